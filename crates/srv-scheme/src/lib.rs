@@ -1,0 +1,27 @@
+//! The ACME SRV scheme, as data and pure functions: no I/O, no clock, no global RNG.
+//!
+//! A domain owner publishes where validation for a name should go:
+//!
+//! ```text
+//! _acme-challenge._tcp.www.example.com. 300 IN SRV 10 5 8080 acme-client.internal.
+//! ```
+//!
+//! This crate knows two things about such records:
+//!
+//! - [`labels`]: which owner name to query for a domain and a challenge type
+//!   ([`Labels::owner_name`]), with both labels configurable, and the parent names to
+//!   try when walking up is enabled ([`labels::parent_names`]).
+//! - [`ordering`]: the order in which a client must try the targets of an SRV answer,
+//!   as RFC 2782 says (lowest priority first, weighted random among equal priority, a
+//!   lone `.` target meaning "not here"). hickory-resolver returns answers in wire order
+//!   and does none of this (hickory-dns issue 3440), so the project does it here, with
+//!   the random source passed in so tests are exact.
+//!
+//! The scheme itself is specified in `docs/srv-scheme.md`.
+#![forbid(unsafe_code)]
+
+pub mod labels;
+pub mod ordering;
+
+pub use labels::{Challenge, Labels};
+pub use ordering::{Selection, SrvRecord, order_targets};
