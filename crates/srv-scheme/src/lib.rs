@@ -6,8 +6,9 @@
 //! _acme-challenge._tcp.www.example.com. 300 IN SRV 10 5 8080 acme-client.internal.
 //! ```
 //!
-//! This crate knows two things about such records:
+//! This crate knows three things about such records:
 //!
+//! - [`domain`]: the one normalised form of a domain name, and allow-list patterns.
 //! - [`labels`]: which owner name to query for a domain and a challenge type
 //!   ([`Labels::owner_name`]), with both labels configurable, and the parent names to
 //!   try when walking up is enabled ([`labels::parent_names`]).
@@ -20,8 +21,10 @@
 //! The scheme itself is specified in `docs/srv-scheme.md`.
 #![forbid(unsafe_code)]
 
+pub mod domain;
 pub mod labels;
 pub mod ordering;
 
+pub use domain::{DomainPattern, HostError, normalize_host};
 pub use labels::{Challenge, Labels};
 pub use ordering::{Selection, SrvRecord, order_targets};

@@ -1,1 +1,25 @@
-//! TODO
+//! Where a challenge may go: SRV and address lookups, their cache, and the target policy.
+//!
+//! - [`resolver`]: [`TargetResolver`] asks the configured name servers (through
+//!   hickory-resolver, which follows CNAMEs) for the SRV records of an owner name and
+//!   for the addresses of each target, AAAA before A.
+//! - [`cache`]: answers are kept for their TTL (capped), negative answers for the SOA
+//!   minimum (RFC 2308), and when the upstream fails an expired answer is served for
+//!   a configurable while longer (serve-stale, RFC 8767).
+//! - [`policy`]: [`TargetPolicy`] decides whether an address and port may be connected
+//!   to: inside the allowed networks and ports, and never a loopback, link-local,
+//!   multicast, unspecified, documentation or reserved address (nor the IPv4-mapped or
+//!   -compatible IPv6 form of one) unless an allowed network lies inside that range.
+//!   The address it approves is the address the caller connects to: there is no
+//!   second lookup for a rebinding attacker to race.
+//!
+//! Ordering the SRV targets is not done here: it is `srv_scheme::order_targets`, so the
+//! caller controls the random source.
+#![forbid(unsafe_code)]
+
+pub mod cache;
+pub mod policy;
+pub mod resolver;
+
+pub use policy::{Refusal, TargetPolicy};
+pub use resolver::{ResolveError, ResolverOptions, SrvAnswer, TargetResolver};

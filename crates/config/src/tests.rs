@@ -1,0 +1,78 @@
+use super::*;
+
+fn err(text: &str) -> String {
+    match parse("t.toml", text).and_then(|c| c.validate("t.toml").map(|()| c)) {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn empty_file_gives_defaults() {
+    let config = parse("t.toml", "").unwrap();
+    config.validate("t.toml").unwrap();
+    assert_eq!(config.relay.other_requests, OtherRequests::RedirectHttps);
+    assert_eq!(config.relay.limits.max_response_bytes, 1024);
+    assert_eq!(config.challenge.http01_label, "_acme-challenge._tcp");
+    assert!(config.targets.allow_ports.iter().any(|p| p.contains(8080)));
+    assert!(!config.targets.allow_ports.iter().any(|p| p.contains(22)));
+}
+
+#[test]
+fn unknown_key_names_file_key_and_line() {
+    let e = err("[relay]\nlisten = [\"127.0.0.1:80\"]\nlistn = 1\n");
+    assert!(e.starts_with("t.toml: relay.listn: "), "{e}");
+    assert!(e.contains("unknown field `listn`"), "{e}");
+    assert!(e.contains("line 3"), "{e}");
+}
+
+#[test]
+fn bad_value_names_the_nested_key() {
+    let e = err("[relay.limits]\nmax_connections = \"many\"\n");
+    assert!(e.starts_with("t.toml: relay.limits.max_connections: "), "{e}");
+    assert!(e.contains("line 2"), "{e}");
+}
+
+#[test]
+fn bad_domain_pattern_is_refused() {
+    let e = err("[challenge]\nallow_domains = [\"ok.test\", \"bad name\"]\n");
+    assert!(e.contains("challenge.allow_domains"), "{e}");
+    assert!(e.contains("bad name"), "{e}");
+}
+
+#[test]
+fn bad_network_port_and_duration_are_refused() {
+    assert!(err("[targets]\nallow_networks = [\"10.0.0.0/33\"]\n").contains("targets.allow_networks"));
+    assert!(err("[targets]\nallow_ports = [\"0\"]\n").contains("targets.allow_ports"));
+    assert!(err("[targets]\nallow_ports = [\"90-80\"]\n").contains("first port is above"));
+    assert!(err("[relay.timeouts]\nconnect = \"soon\"\n").contains("relay.timeouts.connect"));
+    assert!(err("[relay.timeouts]\nconnect = \"0s\"\n").contains("must be longer than zero"));
+}
+
+#[test]
+fn upstream_mode_needs_an_app() {
+    let e = err("[relay]\nother_requests = \"upstream\"\n");
+    assert!(e.contains("relay.upstream.default"), "{e}");
+    let e = err("[relay]\nother_requests = \"upstream\"\n[relay.upstream]\ndefault = \"https://x\"\n");
+    assert!(e.contains("only http://"), "{e}");
+}
+
+#[test]
+fn syntax_error_has_a_location() {
+    let e = err("[relay\n");
+    assert!(e.starts_with("t.toml: (file): "), "{e}");
+    assert!(e.contains("line 1"), "{e}");
+}
+
+#[test]
+fn missing_file_names_the_file() {
+    let e = load(Path::new("/nonexistent/acme-srv.toml")).unwrap_err().to_string();
+    assert!(e.starts_with("/nonexistent/acme-srv.toml: cannot read"), "{e}");
+}
+
+#[test]
+fn shipped_example_config_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/acme-srv.example.toml");
+    let config = load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!config.challenge.allow_domains.is_empty());
+}

@@ -1,0 +1,257 @@
+//! [`TargetResolver`]: SRV and address lookups through hickory-resolver, cached.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_net::{DnsError, NetError, NoRecords};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{RData, RecordType};
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ProtocolConfig, ResolverConfig};
+use hickory_resolver::{TokioResolver, net::runtime::TokioRuntimeProvider};
+use srv_scheme::SrvRecord;
+
+use crate::cache::{AnswerCache, Cached};
+
+/// How lookups are made and cached.
+#[derive(Debug, Clone)]
+pub struct ResolverOptions {
+    /// Name servers; the system's when empty.
+    pub servers: Vec<SocketAddr>,
+    /// Time for one query to one server.
+    pub timeout: Duration,
+    /// Attempts per server.
+    pub attempts: usize,
+    /// Positive answers are cached at most this long.
+    pub max_ttl: Duration,
+    /// Negative answers without an SOA are cached this long.
+    pub negative_ttl_without_soa: Duration,
+    /// How long an expired answer may still be served when the upstream fails.
+    pub serve_stale_for: Duration,
+    /// Cache size in entries.
+    pub cache_entries: usize,
+}
+
+impl Default for ResolverOptions {
+    fn default() -> Self {
+        Self {
+            servers: Vec::new(),
+            timeout: Duration::from_secs(2),
+            attempts: 2,
+            max_ttl: Duration::from_secs(3600),
+            negative_ttl_without_soa: Duration::from_secs(30),
+            serve_stale_for: Duration::from_secs(3600),
+            cache_entries: 10_000,
+        }
+    }
+}
+
+/// The SRV records at an owner name, or their absence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SrvAnswer {
+    /// The records, in wire order (order them with `srv_scheme::order_targets`).
+    Records(Arc<[SrvRecord]>),
+    /// No SRV record: NXDOMAIN (`nxdomain`) or NODATA.
+    NoRecord {
+        /// True for NXDOMAIN, false for NODATA.
+        nxdomain: bool,
+    },
+}
+
+/// A cached value: SRV data, addresses, or an authoritative "nothing here".
+#[derive(Debug, Clone)]
+enum Answer {
+    Srv(Arc<[SrvRecord]>),
+    Addrs(Arc<[IpAddr]>),
+    Negative { nxdomain: bool },
+}
+
+/// Why a lookup gave no answer at all (not even a stale one).
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// The name cannot be looked up.
+    #[error("{name:?} is not a valid DNS name")]
+    BadName {
+        /// The name given.
+        name: String,
+    },
+    /// The upstream failed and nothing usable was cached.
+    #[error("{record_type} lookup for {name} failed: {source}")]
+    Upstream {
+        /// The name asked.
+        name: String,
+        /// The type asked.
+        record_type: RecordType,
+        /// What hickory reported.
+        #[source]
+        source: NetError,
+    },
+    /// The resolver could not be built (system configuration unreadable).
+    #[error("cannot set up the DNS resolver: {0}")]
+    Setup(#[source] NetError),
+}
+
+/// Resolves SRV owner names and target hosts, with caching and serve-stale.
+pub struct TargetResolver {
+    resolver: TokioResolver,
+    cache: AnswerCache<Answer>,
+    options: ResolverOptions,
+}
+
+impl std::fmt::Debug for TargetResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TargetResolver").field("options", &self.options).finish()
+    }
+}
+
+impl TargetResolver {
+    /// Builds a resolver for `options`.
+    pub fn new(options: ResolverOptions) -> Result<Self, ResolveError> {
+        let provider = TokioRuntimeProvider::default();
+        let mut builder = if options.servers.is_empty() {
+            TokioResolver::builder(provider).map_err(ResolveError::Setup)?
+        } else {
+            let servers = options
+                .servers
+                .iter()
+                .map(|addr| {
+                    let conn = |protocol| {
+                        let mut c = ConnectionConfig::new(protocol);
+                        c.port = addr.port();
+                        c
+                    };
+                    NameServerConfig::new(
+                        addr.ip(),
+                        true,
+                        vec![conn(ProtocolConfig::Udp), conn(ProtocolConfig::Tcp)],
+                    )
+                })
+                .collect();
+            TokioResolver::builder_with_config(ResolverConfig::from_name_servers(servers), provider)
+        };
+        let opts = builder.options_mut();
+        opts.timeout = options.timeout;
+        opts.attempts = options.attempts;
+        // This crate's cache is the one that counts (it serves stale); hickory's would
+        // only hide upstream failures from it.
+        opts.cache_size = 0;
+        opts.ndots = 0;
+        opts.recursion_desired = true;
+        let resolver = builder.build().map_err(ResolveError::Setup)?;
+        let cache = AnswerCache::new(options.cache_entries, options.serve_stale_for);
+        Ok(Self { resolver, cache, options })
+    }
+
+    /// The SRV records at `owner` (a fully qualified name).
+    pub async fn srv(&self, owner: &str) -> Result<SrvAnswer, ResolveError> {
+        match self.cached_lookup(owner, RecordType::SRV).await? {
+            Answer::Srv(records) => Ok(SrvAnswer::Records(records)),
+            Answer::Negative { nxdomain } => Ok(SrvAnswer::NoRecord { nxdomain }),
+            Answer::Addrs(_) => unreachable!("SRV lookups store SRV answers"),
+        }
+    }
+
+    /// The addresses of `host`, IPv6 first (as Boulder tries them), then IPv4. An IP
+    /// literal is returned as it is. Fails only when both lookups fail and nothing is
+    /// cached.
+    pub async fn addresses(&self, host: &str) -> Result<Vec<IpAddr>, ResolveError> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            return Ok(vec![ip]);
+        }
+        let (v6, v4) = tokio::join!(
+            self.cached_lookup(host, RecordType::AAAA),
+            self.cached_lookup(host, RecordType::A)
+        );
+        let mut out = Vec::new();
+        let mut first_error = None;
+        for result in [v6, v4] {
+            match result {
+                Ok(Answer::Addrs(addrs)) => out.extend(addrs.iter().copied()),
+                Ok(_) => {}
+                Err(e) => first_error = first_error.or(Some(e)),
+            }
+        }
+        match first_error {
+            Some(e) if out.is_empty() => Err(e),
+            _ => Ok(out),
+        }
+    }
+
+    /// Looks `name`/`record_type` up: fresh cache, else upstream, else stale cache.
+    async fn cached_lookup(&self, name: &str, record_type: RecordType) -> Result<Answer, ResolveError> {
+        let fqdn = if name.ends_with('.') { name.to_owned() } else { format!("{name}.") };
+        if let Cached::Fresh(answer) = self.cache.get(&fqdn, record_type) {
+            metrics::counter!("acme_srv_dns_lookups_total", "type" => record_type.to_string(), "source" => "cache").increment(1);
+            return Ok(answer);
+        }
+        let query = hickory_proto::rr::Name::from_ascii(&fqdn)
+            .map_err(|_| ResolveError::BadName { name: name.to_owned() })?;
+        match self.resolver.lookup(query, record_type).await {
+            Ok(lookup) => {
+                let ttl = lookup.answers().iter().filter(|r| r.record_type() == record_type).map(|r| r.ttl).min();
+                let answer = extract(record_type, lookup.answers().iter().map(|r| &r.data));
+                let ttl = Duration::from_secs(u64::from(ttl.unwrap_or(0))).min(self.options.max_ttl);
+                self.store(&fqdn, record_type, answer, ttl, "upstream")
+            }
+            Err(NetError::Dns(DnsError::NoRecordsFound(NoRecords { negative_ttl, response_code, .. }))) => {
+                let ttl = negative_ttl
+                    .map(|t| Duration::from_secs(u64::from(t)))
+                    .unwrap_or(self.options.negative_ttl_without_soa)
+                    .min(self.options.max_ttl);
+                let nxdomain = response_code == ResponseCode::NXDomain;
+                self.store(&fqdn, record_type, Answer::Negative { nxdomain }, ttl, "negative")
+            }
+            Err(source) => {
+                if let Some(stale) = self.cache.get_stale(&fqdn, record_type) {
+                    tracing::warn!(name = %fqdn, %record_type, error = %source, "upstream failed, serving stale answer");
+                    metrics::counter!("acme_srv_dns_lookups_total", "type" => record_type.to_string(), "source" => "stale").increment(1);
+                    return Ok(stale);
+                }
+                metrics::counter!("acme_srv_dns_lookups_total", "type" => record_type.to_string(), "source" => "error").increment(1);
+                Err(ResolveError::Upstream { name: fqdn, record_type, source })
+            }
+        }
+    }
+
+    fn store(
+        &self,
+        fqdn: &str,
+        record_type: RecordType,
+        answer: Answer,
+        ttl: Duration,
+        source: &'static str,
+    ) -> Result<Answer, ResolveError> {
+        metrics::counter!("acme_srv_dns_lookups_total", "type" => record_type.to_string(), "source" => source).increment(1);
+        if !ttl.is_zero() {
+            self.cache.insert(fqdn, record_type, answer.clone(), ttl);
+        }
+        Ok(answer)
+    }
+}
+
+/// Keeps the records of the asked type (the answer may also hold the CNAME chain).
+fn extract<'a>(record_type: RecordType, data: impl Iterator<Item = &'a RData>) -> Answer {
+    match record_type {
+        RecordType::SRV => Answer::Srv(
+            data.filter_map(|d| match d {
+                RData::SRV(srv) => Some(SrvRecord {
+                    priority: srv.priority,
+                    weight: srv.weight,
+                    port: srv.port,
+                    target: srv.target.to_ascii().to_ascii_lowercase(),
+                }),
+                _ => None,
+            })
+            .collect(),
+        ),
+        _ => Answer::Addrs(
+            data.filter_map(|d| match d {
+                RData::A(a) => Some(IpAddr::V4(a.0)),
+                RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+                _ => None,
+            })
+            .collect(),
+        ),
+    }
+}

@@ -1,0 +1,108 @@
+//! certbot, the EFF's ACME client, obtaining a certificate from a [`Pebble`] on loopback.
+//!
+//! certbot runs `certonly --standalone`: it serves http-01 itself on
+//! `127.0.0.1:PORT` (`--http-01-address` matters: without it certbot binds every
+//! interface). Its configuration, work and log directories are in a temporary directory,
+//! so it needs no root and touches nothing in `/etc` or `/var`. It trusts pebble through
+//! `REQUESTS_CA_BUNDLE`.
+//!
+//! Every run has a fresh account, is bounded by [`CLIENT_TIMEOUT`] and is killed when that
+//! runs out. A successful run takes about 2.5 s.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+
+use super::pebble::Pebble;
+use super::{CLIENT_TIMEOUT, IssuedCertificate, loopback_command, require, run_to_completion};
+
+/// How many lines of certbot's debug log go into an error message.
+const LOG_TAIL_LINES: usize = 80;
+
+/// Obtains a certificate for `domain` with http-01, certbot listening on
+/// `127.0.0.1:listen_port`.
+///
+/// # Errors
+///
+/// When certbot is not installed, fails, times out, or leaves no certificate; the error
+/// carries certbot's whole output and the end of its debug log.
+pub async fn obtain_http01(
+    pebble: &Pebble,
+    domain: &str,
+    listen_port: u16,
+) -> anyhow::Result<IssuedCertificate> {
+    let program_path = require("certbot")?;
+    let state_dir = tempfile::tempdir().context("creating certbot's state directory")?;
+    let config_dir = state_dir.path().join("config");
+    let logs_dir = state_dir.path().join("logs");
+
+    let mut command = loopback_command(&program_path);
+    command
+        .env("REQUESTS_CA_BUNDLE", pebble.ca_cert_path())
+        .args([
+            "certonly",
+            "--standalone",
+            "--non-interactive",
+            "--agree-tos",
+        ])
+        .arg("--no-eff-email")
+        .arg("--http-01-address")
+        .arg(Ipv4Addr::LOCALHOST.to_string())
+        .arg("--http-01-port")
+        .arg(listen_port.to_string())
+        .arg("--server")
+        .arg(pebble.directory_url())
+        .arg("--config-dir")
+        .arg(&config_dir)
+        .arg("--work-dir")
+        .arg(state_dir.path().join("work"))
+        .arg("--logs-dir")
+        .arg(&logs_dir)
+        .arg("-m")
+        .arg(format!("acme-srv-test@{domain}"))
+        .arg("-d")
+        .arg(domain);
+    let finished = run_to_completion("certbot", command, CLIENT_TIMEOUT).await?;
+
+    let cert_path = config_dir.join("live").join(domain).join("fullchain.pem");
+    if !finished.status.success() {
+        bail!(
+            "certbot ({domain}, 127.0.0.1:{listen_port}) exited with {}; its output:\n{}\n{}",
+            finished.status,
+            finished.output,
+            debug_log_tail(&logs_dir)
+        );
+    }
+    if !cert_path.is_file() {
+        bail!(
+            "certbot ({domain}) succeeded but wrote no {}; its output:\n{}",
+            cert_path.display(),
+            finished.output
+        );
+    }
+    Ok(IssuedCertificate {
+        cert_path,
+        client_output: finished.output,
+        _state_dir: state_dir,
+    })
+}
+
+/// The last lines of certbot's debug log, which has the detail its terminal output
+/// leaves out.
+fn debug_log_tail(logs_dir: &Path) -> String {
+    let log_path = logs_dir.join("letsencrypt.log");
+    match std::fs::read_to_string(&log_path) {
+        Ok(log) => {
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(LOG_TAIL_LINES)..];
+            format!(
+                "--- last {} lines of {} ---\n{}",
+                tail.len(),
+                log_path.display(),
+                tail.join("\n")
+            )
+        }
+        Err(error) => format!("(no debug log at {}: {error})", log_path.display()),
+    }
+}
