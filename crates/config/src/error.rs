@@ -36,7 +36,11 @@ impl ConfigError {
             let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
             format!("line {line}, column {column}")
         });
-        let key = if key.is_empty() || key == "." { "(file)".to_owned() } else { key };
+        let key = if key.is_empty() || key == "." {
+            "(file)".to_owned()
+        } else {
+            key
+        };
         Self::Invalid {
             file: file.to_owned(),
             key,

@@ -132,7 +132,8 @@ pub struct LimitsConfig {
     pub requests_per_second_per_client: u32,
     /// Burst allowed above the sustained rate.
     pub burst_per_client: u32,
-    /// Largest request head (request line + headers) accepted, in bytes.
+    /// Largest request head (request line + headers) accepted, in bytes; at least 8192
+    /// (the smallest read buffer hyper accepts).
     pub max_header_bytes: usize,
     /// Largest challenge response body relayed back, in bytes; more is a 502.
     pub max_response_bytes: usize,
@@ -169,9 +170,6 @@ pub struct TimeoutsConfig {
     /// Time for one challenge request from start to end, over all targets tried.
     #[serde(with = "humantime_serde")]
     pub total: Duration,
-    /// Idle time before a kept-alive client connection is closed.
-    #[serde(with = "humantime_serde")]
-    pub client_idle: Duration,
 }
 
 impl Default for TimeoutsConfig {
@@ -182,7 +180,6 @@ impl Default for TimeoutsConfig {
             response_header: Duration::from_secs(5),
             response_body: Duration::from_secs(5),
             total: Duration::from_secs(15),
-            client_idle: Duration::from_secs(30),
         }
     }
 }
@@ -274,10 +271,14 @@ impl Default for TargetPolicyConfig {
         let nets = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"];
         Self {
             allow_networks: nets.iter().filter_map(|n| n.parse().ok()).collect(),
-            allow_ports: vec![PortRange::single(80), PortRange::single(443), PortRange {
-                first: 1024,
-                last: 65535,
-            }],
+            allow_ports: vec![
+                PortRange::single(80),
+                PortRange::single(443),
+                PortRange {
+                    first: 1024,
+                    last: 65535,
+                },
+            ],
         }
     }
 }
@@ -308,7 +309,9 @@ impl std::str::FromStr for LogFormat {
         match s {
             "text" => Ok(Self::Text),
             "json" => Ok(Self::Json),
-            other => Err(format!("unknown log format {other:?}: expected text or json")),
+            other => Err(format!(
+                "unknown log format {other:?}: expected text or json"
+            )),
         }
     }
 }
@@ -316,8 +319,10 @@ impl std::str::FromStr for LogFormat {
 /// Reads, parses and validates the file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { file: file.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        file: file.clone(),
+        source,
+    })?;
     let config = parse(&file, &text)?;
     config.validate(&file)?;
     Ok(config)
@@ -343,7 +348,10 @@ impl Config {
             location: None,
         };
         if self.relay.listen.is_empty() {
-            return Err(invalid("relay.listen", "at least one address is needed".into()));
+            return Err(invalid(
+                "relay.listen",
+                "at least one address is needed".into(),
+            ));
         }
         if self.relay.other_requests == OtherRequests::Upstream
             && self.relay.upstream.default.is_none()
@@ -354,8 +362,18 @@ impl Config {
                 "other_requests = \"upstream\" needs a default app or per-host apps".into(),
             ));
         }
-        let apps = self.relay.upstream.default.iter().map(|u| ("relay.upstream.default".into(), u));
-        let hosts = self.relay.upstream.hosts.iter().map(|(h, u)| (format!("relay.upstream.hosts.{h}"), u));
+        let apps = self
+            .relay
+            .upstream
+            .default
+            .iter()
+            .map(|u| ("relay.upstream.default".into(), u));
+        let hosts = self
+            .relay
+            .upstream
+            .hosts
+            .iter()
+            .map(|(h, u)| (format!("relay.upstream.hosts.{h}"), u));
         for (key, url) in apps.chain(hosts) {
             check_app_url(url).map_err(|reason| invalid(&key, reason))?;
         }
@@ -364,26 +382,47 @@ impl Config {
                 .map_err(|e| invalid(&format!("relay.upstream.hosts.{host}"), e.to_string()))?;
         }
         if self.relay.via_name.is_empty()
-            || !self.relay.via_name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+            || !self
+                .relay
+                .via_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
         {
-            return Err(invalid("relay.via_name", "must be a token: letters, digits, - . _".into()));
+            return Err(invalid(
+                "relay.via_name",
+                "must be a token: letters, digits, - . _".into(),
+            ));
         }
         if self.relay.limits.max_connections == 0 {
-            return Err(invalid("relay.limits.max_connections", "must be at least 1".into()));
+            return Err(invalid(
+                "relay.limits.max_connections",
+                "must be at least 1".into(),
+            ));
         }
-        if self.relay.limits.max_header_bytes < 1024 {
-            return Err(invalid("relay.limits.max_header_bytes", "must be at least 1024".into()));
+        if self.relay.limits.max_header_bytes < 8192 {
+            return Err(invalid(
+                "relay.limits.max_header_bytes",
+                "must be at least 8192".into(),
+            ));
         }
         for (key, label) in [
             ("challenge.http01_label", &self.challenge.http01_label),
-            ("challenge.tls_alpn01_label", &self.challenge.tls_alpn01_label),
+            (
+                "challenge.tls_alpn01_label",
+                &self.challenge.tls_alpn01_label,
+            ),
         ] {
             let ok = !label.is_empty()
                 && label.split('.').all(|l| {
-                    !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+                    !l.is_empty()
+                        && l.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
                 });
             if !ok {
-                return Err(invalid(key, format!("{label:?} is not a sequence of DNS labels")));
+                return Err(invalid(
+                    key,
+                    format!("{label:?} is not a sequence of DNS labels"),
+                ));
             }
         }
         if let Some(target) = &self.challenge.fallback_target {
@@ -391,10 +430,19 @@ impl Config {
         }
         for (key, d) in [
             ("relay.timeouts.connect", self.relay.timeouts.connect),
-            ("relay.timeouts.response_header", self.relay.timeouts.response_header),
-            ("relay.timeouts.response_body", self.relay.timeouts.response_body),
+            (
+                "relay.timeouts.response_header",
+                self.relay.timeouts.response_header,
+            ),
+            (
+                "relay.timeouts.response_body",
+                self.relay.timeouts.response_body,
+            ),
             ("relay.timeouts.total", self.relay.timeouts.total),
-            ("relay.timeouts.client_header", self.relay.timeouts.client_header),
+            (
+                "relay.timeouts.client_header",
+                self.relay.timeouts.client_header,
+            ),
             ("resolver.timeout", self.resolver.timeout),
         ] {
             if d.is_zero() {
@@ -405,7 +453,10 @@ impl Config {
             return Err(invalid("resolver.attempts", "must be at least 1".into()));
         }
         if self.targets.allow_ports.is_empty() {
-            return Err(invalid("targets.allow_ports", "no port allowed: nothing could be relayed".into()));
+            return Err(invalid(
+                "targets.allow_ports",
+                "no port allowed: nothing could be relayed".into(),
+            ));
         }
         Ok(())
     }
@@ -413,8 +464,12 @@ impl Config {
 
 /// Splits `host:port` (the host may be a name or `[v6]`); the reason on failure.
 pub fn parse_host_port(text: &str) -> Result<(String, u16), String> {
-    let (host, port) = text.rsplit_once(':').ok_or_else(|| format!("{text:?} is not host:port"))?;
-    let port: u16 = port.parse().map_err(|_| format!("{port:?} is not a port number"))?;
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{text:?} is not host:port"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("{port:?} is not a port number"))?;
     if port == 0 {
         return Err("port 0 is not a target".into());
     }
@@ -426,11 +481,16 @@ pub fn parse_host_port(text: &str) -> Result<(String, u16), String> {
 }
 
 /// Deserialises a list of allow-list patterns, refusing any that is not a domain name.
-fn domain_patterns<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<DomainPattern>, D::Error> {
+fn domain_patterns<'de, D: serde::Deserializer<'de>>(
+    de: D,
+) -> Result<Vec<DomainPattern>, D::Error> {
     let texts = Vec::<String>::deserialize(de)?;
     texts
         .iter()
-        .map(|t| t.parse().map_err(|e| serde::de::Error::custom(format!("{t:?}: {e}"))))
+        .map(|t| {
+            t.parse()
+                .map_err(|e| serde::de::Error::custom(format!("{t:?}: {e}")))
+        })
         .collect()
 }
 

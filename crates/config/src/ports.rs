@@ -17,7 +17,10 @@ pub struct PortRange {
 impl PortRange {
     /// The range holding only `port`.
     pub fn single(port: u16) -> Self {
-        Self { first: port, last: port }
+        Self {
+            first: port,
+            last: port,
+        }
     }
 
     /// Whether `port` is inside.
@@ -38,7 +41,10 @@ impl std::str::FromStr for PortRange {
                 .ok_or_else(|| format!("{t:?} is not a port (1-65535)"))
         };
         let range = match s.split_once('-') {
-            Some((a, b)) => Self { first: number(a)?, last: number(b)? },
+            Some((a, b)) => Self {
+                first: number(a)?,
+                last: number(b)?,
+            },
             None => Self::single(number(s)?),
         };
         if range.first > range.last {

@@ -29,7 +29,10 @@ fn unknown_key_names_file_key_and_line() {
 #[test]
 fn bad_value_names_the_nested_key() {
     let e = err("[relay.limits]\nmax_connections = \"many\"\n");
-    assert!(e.starts_with("t.toml: relay.limits.max_connections: "), "{e}");
+    assert!(
+        e.starts_with("t.toml: relay.limits.max_connections: "),
+        "{e}"
+    );
     assert!(e.contains("line 2"), "{e}");
 }
 
@@ -42,7 +45,9 @@ fn bad_domain_pattern_is_refused() {
 
 #[test]
 fn bad_network_port_and_duration_are_refused() {
-    assert!(err("[targets]\nallow_networks = [\"10.0.0.0/33\"]\n").contains("targets.allow_networks"));
+    assert!(
+        err("[targets]\nallow_networks = [\"10.0.0.0/33\"]\n").contains("targets.allow_networks")
+    );
     assert!(err("[targets]\nallow_ports = [\"0\"]\n").contains("targets.allow_ports"));
     assert!(err("[targets]\nallow_ports = [\"90-80\"]\n").contains("first port is above"));
     assert!(err("[relay.timeouts]\nconnect = \"soon\"\n").contains("relay.timeouts.connect"));
@@ -53,7 +58,8 @@ fn bad_network_port_and_duration_are_refused() {
 fn upstream_mode_needs_an_app() {
     let e = err("[relay]\nother_requests = \"upstream\"\n");
     assert!(e.contains("relay.upstream.default"), "{e}");
-    let e = err("[relay]\nother_requests = \"upstream\"\n[relay.upstream]\ndefault = \"https://x\"\n");
+    let e =
+        err("[relay]\nother_requests = \"upstream\"\n[relay.upstream]\ndefault = \"https://x\"\n");
     assert!(e.contains("only http://"), "{e}");
 }
 
@@ -66,8 +72,13 @@ fn syntax_error_has_a_location() {
 
 #[test]
 fn missing_file_names_the_file() {
-    let e = load(Path::new("/nonexistent/acme-srv.toml")).unwrap_err().to_string();
-    assert!(e.starts_with("/nonexistent/acme-srv.toml: cannot read"), "{e}");
+    let e = load(Path::new("/nonexistent/acme-srv.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("/nonexistent/acme-srv.toml: cannot read"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -63,7 +63,9 @@ pub fn normalize_host(raw: &str) -> Result<String, HostError> {
         return Err(HostError::TooLong);
     }
     for label in ascii.split('.') {
-        let ok_chars = label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok_chars = label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if label.is_empty() || label.len() > 63 || !ok_chars {
             return Err(HostError::BadLabel(label.to_owned()));
         }
@@ -131,18 +133,40 @@ mod tests {
 
     #[test]
     fn normalises_host_values() {
-        assert_eq!(normalize_host("WWW.Example.COM").unwrap(), "www.example.com");
-        assert_eq!(normalize_host("www.example.com.:80").unwrap(), "www.example.com");
-        assert_eq!(normalize_host("bücher.example").unwrap(), "xn--bcher-kva.example");
+        assert_eq!(
+            normalize_host("WWW.Example.COM").unwrap(),
+            "www.example.com"
+        );
+        assert_eq!(
+            normalize_host("www.example.com.:80").unwrap(),
+            "www.example.com"
+        );
+        assert_eq!(
+            normalize_host("bücher.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
         assert_eq!(normalize_host("a_b.test").unwrap(), "a_b.test");
     }
 
     #[test]
     fn refuses_garbage() {
-        for bad in ["", ".", "a..b", "a b.test", "[::1]:80", "127.0.0.1", "a.test:x", "a/b", "a.test:"] {
+        for bad in [
+            "",
+            ".",
+            "a..b",
+            "a b.test",
+            "[::1]:80",
+            "127.0.0.1",
+            "a.test:x",
+            "a/b",
+            "a.test:",
+        ] {
             assert!(normalize_host(bad).is_err(), "{bad:?} should be refused");
         }
-        assert_eq!(normalize_host(&"a".repeat(64)), Err(HostError::BadLabel("a".repeat(64))));
+        assert_eq!(
+            normalize_host(&"a".repeat(64)),
+            Err(HostError::BadLabel("a".repeat(64)))
+        );
     }
 
     #[test]

@@ -94,8 +94,14 @@ mod tests {
             labels.owner_name(Challenge::TlsAlpn01, "www.example.com."),
             "_acme-tls-alpn._tcp.www.example.com."
         );
-        let custom = Labels { http01: "_acme-http._tcp".into(), ..Labels::default() };
-        assert_eq!(custom.owner_name(Challenge::Http01, "a.test"), "_acme-http._tcp.a.test.");
+        let custom = Labels {
+            http01: "_acme-http._tcp".into(),
+            ..Labels::default()
+        };
+        assert_eq!(
+            custom.owner_name(Challenge::Http01, "a.test"),
+            "_acme-http._tcp.a.test."
+        );
     }
 
     #[test]

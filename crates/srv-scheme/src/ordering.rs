@@ -100,13 +100,21 @@ mod tests {
     use rand::{SeedableRng, rngs::StdRng};
 
     fn srv(priority: u16, weight: u16, target: &str) -> SrvRecord {
-        SrvRecord { priority, weight, port: 8080, target: target.to_owned() }
+        SrvRecord {
+            priority,
+            weight,
+            port: 8080,
+            target: target.to_owned(),
+        }
     }
 
     #[test]
     fn lone_dot_is_an_opt_out() {
         let mut rng = StdRng::seed_from_u64(1);
-        assert_eq!(order_targets(&[srv(0, 0, ".")], &mut rng), Selection::OptOut);
+        assert_eq!(
+            order_targets(&[srv(0, 0, ".")], &mut rng),
+            Selection::OptOut
+        );
     }
 
     #[test]

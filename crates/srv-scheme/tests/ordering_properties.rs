@@ -42,10 +42,16 @@ fn first_pick_frequencies(records: &[SrvRecord], draws: u64) -> Vec<f64> {
     let mut counts = vec![0u64; records.len()];
     for seed in 0..draws {
         let got = targets(order_targets(records, &mut StdRng::seed_from_u64(seed)));
-        let i = records.iter().position(|r| *r == got[0]).expect("drawn record is an input");
+        let i = records
+            .iter()
+            .position(|r| *r == got[0])
+            .expect("drawn record is an input");
         counts[i] += 1;
     }
-    counts.into_iter().map(|c| c as f64 / draws as f64).collect()
+    counts
+        .into_iter()
+        .map(|c| c as f64 / draws as f64)
+        .collect()
 }
 
 /// Weighted choice matches the weights within 1.5 percentage points over 40,000 draws
@@ -56,12 +62,20 @@ fn weighted_choice_matches_weights() {
     let records: Vec<_> = weights
         .iter()
         .enumerate()
-        .map(|(i, &w)| SrvRecord { priority: 5, weight: w, port: 80, target: format!("w{i}.") })
+        .map(|(i, &w)| SrvRecord {
+            priority: 5,
+            weight: w,
+            port: 80,
+            target: format!("w{i}."),
+        })
         .collect();
     let freq = first_pick_frequencies(&records, 40_000);
     for (f, w) in freq.iter().zip(weights) {
         let expected = f64::from(w) / 100.0;
-        assert!((f - expected).abs() < 0.015, "frequency {f} for weight {w}, expected {expected}");
+        assert!(
+            (f - expected).abs() < 0.015,
+            "frequency {f} for weight {w}, expected {expected}"
+        );
     }
 }
 
@@ -70,19 +84,38 @@ fn weighted_choice_matches_weights() {
 #[test]
 fn weight_zero_has_a_small_chance_among_weighted() {
     let records = vec![
-        SrvRecord { priority: 0, weight: 0, port: 80, target: "zero.".into() },
-        SrvRecord { priority: 0, weight: 100, port: 80, target: "heavy.".into() },
+        SrvRecord {
+            priority: 0,
+            weight: 0,
+            port: 80,
+            target: "zero.".into(),
+        },
+        SrvRecord {
+            priority: 0,
+            weight: 100,
+            port: 80,
+            target: "heavy.".into(),
+        },
     ];
     let freq = first_pick_frequencies(&records, 40_000);
     assert!(freq[0] > 0.0, "weight 0 must still be drawn sometimes");
-    assert!((freq[0] - 1.0 / 101.0).abs() < 0.004, "weight-0 frequency {}", freq[0]);
+    assert!(
+        (freq[0] - 1.0 / 101.0).abs() < 0.004,
+        "weight-0 frequency {}",
+        freq[0]
+    );
 }
 
 /// All weights 0: every record is equally likely to come first.
 #[test]
 fn all_zero_weights_are_uniform() {
     let records: Vec<_> = (0..4)
-        .map(|i| SrvRecord { priority: 0, weight: 0, port: 80, target: format!("z{i}.") })
+        .map(|i| SrvRecord {
+            priority: 0,
+            weight: 0,
+            port: 80,
+            target: format!("z{i}."),
+        })
         .collect();
     for f in first_pick_frequencies(&records, 40_000) {
         assert!((f - 0.25).abs() < 0.015, "frequency {f}, expected 0.25");
@@ -94,8 +127,18 @@ fn all_zero_weights_are_uniform() {
 #[test]
 fn heavy_weights_never_jump_priority() {
     let records = vec![
-        SrvRecord { priority: 20, weight: 65535, port: 80, target: "backup.".into() },
-        SrvRecord { priority: 10, weight: 0, port: 80, target: "primary.".into() },
+        SrvRecord {
+            priority: 20,
+            weight: 65535,
+            port: 80,
+            target: "backup.".into(),
+        },
+        SrvRecord {
+            priority: 10,
+            weight: 0,
+            port: 80,
+            target: "primary.".into(),
+        },
     ];
     for seed in 0..2_000 {
         let got = targets(order_targets(&records, &mut StdRng::seed_from_u64(seed)));

@@ -37,7 +37,11 @@ pub struct AnswerCache<V> {
 impl<V: Clone> AnswerCache<V> {
     /// A cache of at most `capacity` entries, serving stale answers for `serve_stale_for`.
     pub fn new(capacity: usize, serve_stale_for: Duration) -> Self {
-        Self { entries: Mutex::new(HashMap::new()), capacity: capacity.max(1), serve_stale_for }
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+            serve_stale_for,
+        }
     }
 
     /// The fresh entry for `name`/`record_type`, if any.
@@ -63,14 +67,21 @@ impl<V: Clone> AnswerCache<V> {
     pub fn insert(&self, name: &str, record_type: RecordType, value: V, ttl: Duration) {
         let now = Instant::now();
         let fresh_until = now + ttl;
-        let entry = Entry { value, fresh_until, stale_until: fresh_until + self.serve_stale_for };
+        let entry = Entry {
+            value,
+            fresh_until,
+            stale_until: fresh_until + self.serve_stale_for,
+        };
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= self.capacity {
             entries.retain(|_, e| e.stale_until > now);
         }
         if entries.len() >= self.capacity {
             // Still full: drop the tenth of entries closest to going stale.
-            let mut by_expiry: Vec<_> = entries.iter().map(|(k, e)| (e.fresh_until, k.clone())).collect();
+            let mut by_expiry: Vec<_> = entries
+                .iter()
+                .map(|(k, e)| (e.fresh_until, k.clone()))
+                .collect();
             by_expiry.sort_by_key(|(t, _)| *t);
             for (_, key) in by_expiry.into_iter().take(self.capacity / 10 + 1) {
                 entries.remove(&key);
@@ -111,7 +122,12 @@ mod tests {
     async fn capacity_is_kept() {
         let cache = AnswerCache::new(20, Duration::from_secs(1));
         for i in 0..100u32 {
-            cache.insert(&format!("n{i}.test"), RecordType::A, i, Duration::from_secs(u64::from(i) + 1));
+            cache.insert(
+                &format!("n{i}.test"),
+                RecordType::A,
+                i,
+                Duration::from_secs(u64::from(i) + 1),
+            );
         }
         assert!(cache.len() <= 20, "{} entries", cache.len());
         assert_eq!(cache.get("n99.test", RecordType::A), Cached::Fresh(99));

@@ -70,7 +70,11 @@ impl TargetPolicy {
             .iter()
             .map(|(net, name)| (net.parse().expect("built-in range parses"), *name))
             .collect();
-        Self { networks, ports, special }
+        Self {
+            networks,
+            ports,
+            special,
+        }
     }
 
     /// Checks `addr:port`; on success returns the address to connect to, in canonical
@@ -104,7 +108,8 @@ pub fn canonical(addr: IpAddr) -> IpAddr {
                 return IpAddr::V4(v4);
             }
             let s = v6.segments();
-            let compatible = s[..6].iter().all(|x| *x == 0) && v6 != Ipv6Addr::UNSPECIFIED
+            let compatible = s[..6].iter().all(|x| *x == 0)
+                && v6 != Ipv6Addr::UNSPECIFIED
                 && v6 != Ipv6Addr::LOCALHOST;
             if compatible {
                 let [a, b] = s[6].to_be_bytes();
@@ -121,7 +126,10 @@ mod tests {
     use super::*;
 
     fn policy(nets: &[&str], ports: &[RangeInclusive<u16>]) -> TargetPolicy {
-        TargetPolicy::new(nets.iter().map(|n| n.parse().unwrap()).collect(), ports.to_vec())
+        TargetPolicy::new(
+            nets.iter().map(|n| n.parse().unwrap()).collect(),
+            ports.to_vec(),
+        )
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -156,8 +164,16 @@ mod tests {
     #[test]
     fn mapped_and_compatible_forms_are_checked_as_ipv4() {
         let p = policy(&["0.0.0.0/0", "::/0"], &[1..=65535]);
-        for addr in ["::ffff:127.0.0.1", "::127.0.0.1", "::ffff:169.254.169.254", "::ffff:0.0.0.0"] {
-            assert!(matches!(p.check(ip(addr), 80), Err(Refusal::Special { .. })), "{addr}");
+        for addr in [
+            "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "::ffff:169.254.169.254",
+            "::ffff:0.0.0.0",
+        ] {
+            assert!(
+                matches!(p.check(ip(addr), 80), Err(Refusal::Special { .. })),
+                "{addr}"
+            );
         }
         assert_eq!(p.check(ip("::ffff:8.8.8.8"), 80), Ok(ip("8.8.8.8")));
     }
@@ -167,7 +183,10 @@ mod tests {
         let p = policy(&["127.0.0.0/8"], &[8080..=8080]);
         assert_eq!(p.check(ip("127.0.0.1"), 8080), Ok(ip("127.0.0.1")));
         assert_eq!(p.check(ip("::ffff:127.0.0.1"), 8080), Ok(ip("127.0.0.1")));
-        assert_eq!(p.check(ip("10.0.0.1"), 8080), Err(Refusal::Network(ip("10.0.0.1"))));
+        assert_eq!(
+            p.check(ip("10.0.0.1"), 8080),
+            Err(Refusal::Network(ip("10.0.0.1")))
+        );
         assert_eq!(p.check(ip("127.0.0.1"), 8081), Err(Refusal::Port(8081)));
         // 127.0.0.0/8 does not make 0.0.0.0 (which also reaches local listeners) allowed.
         assert!(p.check(ip("0.0.0.0"), 8080).is_err());
@@ -179,6 +198,9 @@ mod tests {
         assert!(p.check(ip("10.1.2.3"), 8080).is_ok());
         assert!(p.check(ip("fd00::1"), 80).is_ok());
         assert_eq!(p.check(ip("10.1.2.3"), 22), Err(Refusal::Port(22)));
-        assert_eq!(p.check(ip("8.8.8.8"), 80), Err(Refusal::Network(ip("8.8.8.8"))));
+        assert_eq!(
+            p.check(ip("8.8.8.8"), 80),
+            Err(Refusal::Network(ip("8.8.8.8")))
+        );
     }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 use hickory_net::{DnsError, NetError, NoRecords};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{RData, RecordType};
-use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ProtocolConfig, ResolverConfig};
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ProtocolConfig, ResolverConfig,
+};
 use hickory_resolver::{TokioResolver, net::runtime::TokioRuntimeProvider};
 use srv_scheme::SrvRecord;
 
@@ -100,7 +102,9 @@ pub struct TargetResolver {
 
 impl std::fmt::Debug for TargetResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TargetResolver").field("options", &self.options).finish()
+        f.debug_struct("TargetResolver")
+            .field("options", &self.options)
+            .finish()
     }
 }
 
@@ -139,7 +143,11 @@ impl TargetResolver {
         opts.recursion_desired = true;
         let resolver = builder.build().map_err(ResolveError::Setup)?;
         let cache = AnswerCache::new(options.cache_entries, options.serve_stale_for);
-        Ok(Self { resolver, cache, options })
+        Ok(Self {
+            resolver,
+            cache,
+            options,
+        })
     }
 
     /// The SRV records at `owner` (a fully qualified name).
@@ -179,28 +187,54 @@ impl TargetResolver {
     }
 
     /// Looks `name`/`record_type` up: fresh cache, else upstream, else stale cache.
-    async fn cached_lookup(&self, name: &str, record_type: RecordType) -> Result<Answer, ResolveError> {
-        let fqdn = if name.ends_with('.') { name.to_owned() } else { format!("{name}.") };
+    async fn cached_lookup(
+        &self,
+        name: &str,
+        record_type: RecordType,
+    ) -> Result<Answer, ResolveError> {
+        let fqdn = if name.ends_with('.') {
+            name.to_owned()
+        } else {
+            format!("{name}.")
+        };
         if let Cached::Fresh(answer) = self.cache.get(&fqdn, record_type) {
             metrics::counter!("acme_srv_dns_lookups_total", "type" => record_type.to_string(), "source" => "cache").increment(1);
             return Ok(answer);
         }
-        let query = hickory_proto::rr::Name::from_ascii(&fqdn)
-            .map_err(|_| ResolveError::BadName { name: name.to_owned() })?;
+        let query =
+            hickory_proto::rr::Name::from_ascii(&fqdn).map_err(|_| ResolveError::BadName {
+                name: name.to_owned(),
+            })?;
         match self.resolver.lookup(query, record_type).await {
             Ok(lookup) => {
-                let ttl = lookup.answers().iter().filter(|r| r.record_type() == record_type).map(|r| r.ttl).min();
+                let ttl = lookup
+                    .answers()
+                    .iter()
+                    .filter(|r| r.record_type() == record_type)
+                    .map(|r| r.ttl)
+                    .min();
                 let answer = extract(record_type, lookup.answers().iter().map(|r| &r.data));
-                let ttl = Duration::from_secs(u64::from(ttl.unwrap_or(0))).min(self.options.max_ttl);
+                let ttl =
+                    Duration::from_secs(u64::from(ttl.unwrap_or(0))).min(self.options.max_ttl);
                 self.store(&fqdn, record_type, answer, ttl, "upstream")
             }
-            Err(NetError::Dns(DnsError::NoRecordsFound(NoRecords { negative_ttl, response_code, .. }))) => {
+            Err(NetError::Dns(DnsError::NoRecordsFound(NoRecords {
+                negative_ttl,
+                response_code,
+                ..
+            }))) => {
                 let ttl = negative_ttl
                     .map(|t| Duration::from_secs(u64::from(t)))
                     .unwrap_or(self.options.negative_ttl_without_soa)
                     .min(self.options.max_ttl);
                 let nxdomain = response_code == ResponseCode::NXDomain;
-                self.store(&fqdn, record_type, Answer::Negative { nxdomain }, ttl, "negative")
+                self.store(
+                    &fqdn,
+                    record_type,
+                    Answer::Negative { nxdomain },
+                    ttl,
+                    "negative",
+                )
             }
             Err(source) => {
                 if let Some(stale) = self.cache.get_stale(&fqdn, record_type) {
@@ -209,7 +243,11 @@ impl TargetResolver {
                     return Ok(stale);
                 }
                 metrics::counter!("acme_srv_dns_lookups_total", "type" => record_type.to_string(), "source" => "error").increment(1);
-                Err(ResolveError::Upstream { name: fqdn, record_type, source })
+                Err(ResolveError::Upstream {
+                    name: fqdn,
+                    record_type,
+                    source,
+                })
             }
         }
     }

@@ -57,25 +57,39 @@ impl AcmeSrv {
                 }
             });
         }
-        let mut srv = Self { child, listeners: Vec::new(), log, log_grew };
+        let mut srv = Self {
+            child,
+            listeners: Vec::new(),
+            log,
+            log_grew,
+        };
         if let Err(e) = srv.wait_for_log(READY_LINE, Duration::from_secs(30)).await {
             let status = srv.child.try_wait().ok().flatten();
             bail!("{e}; exit status {status:?}; log:\n{}", srv.log_text());
         }
-        srv.listeners = srv.log_lines().iter().filter_map(|l| parse_listening(l)).collect();
+        srv.listeners = srv
+            .log_lines()
+            .iter()
+            .filter_map(|l| parse_listening(l))
+            .collect();
         Ok(srv)
     }
 
     /// The first address logged for listener `kind` (`http`, `admin`, …).
     pub fn addr(&self, kind: &str) -> SocketAddr {
-        self.addrs(kind).first().copied().unwrap_or_else(|| {
-            panic!("no `{kind}` listener in log:\n{}", self.log_text())
-        })
+        self.addrs(kind)
+            .first()
+            .copied()
+            .unwrap_or_else(|| panic!("no `{kind}` listener in log:\n{}", self.log_text()))
     }
 
     /// Every address logged for listener `kind`.
     pub fn addrs(&self, kind: &str) -> Vec<SocketAddr> {
-        self.listeners.iter().filter(|(k, _)| k == kind).map(|(_, a)| *a).collect()
+        self.listeners
+            .iter()
+            .filter(|(k, _)| k == kind)
+            .map(|(_, a)| *a)
+            .collect()
     }
 
     /// The log lines so far.
@@ -105,7 +119,11 @@ impl AcmeSrv {
     /// Sends SIGTERM and waits (up to `within`) for the process to exit.
     pub async fn terminate(&mut self, within: Duration) -> anyhow::Result<ExitStatus> {
         let pid = self.child.id().context("process already exited")?;
-        let status = Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await?;
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .await?;
         if !status.success() {
             bail!("kill -TERM {pid} failed");
         }
@@ -129,7 +147,10 @@ fn parse_listening(line: &str) -> Option<(String, SocketAddr)> {
 pub async fn run_to_end(bin: impl AsRef<Path>, args: &[&str]) -> anyhow::Result<(bool, String)> {
     let output = tokio::time::timeout(
         Duration::from_secs(60),
-        Command::new(bin.as_ref()).args(args).stdin(Stdio::null()).output(),
+        Command::new(bin.as_ref())
+            .args(args)
+            .stdin(Stdio::null())
+            .output(),
     )
     .await
     .context("command did not finish within 60 s")??;
@@ -150,6 +171,9 @@ mod tests {
             Some(("http".to_owned(), "127.0.0.1:4321".parse().unwrap()))
         );
         let json = r#"{"fields":{"message":"listening for admin on [::1]:80"}}"#;
-        assert_eq!(parse_listening(json), Some(("admin".to_owned(), "[::1]:80".parse().unwrap())));
+        assert_eq!(
+            parse_listening(json),
+            Some(("admin".to_owned(), "[::1]:80".parse().unwrap()))
+        );
     }
 }

@@ -63,7 +63,9 @@ impl RequestHandler for RecordingCatalog {
                 record_type: original.query_type(),
             });
         }
-        self.catalog.handle_request::<R, T>(request, response_handle).await
+        self.catalog
+            .handle_request::<R, T>(request, response_handle)
+            .await
     }
 }
 
@@ -96,23 +98,38 @@ impl TestDns {
         for record in [soa, ns] {
             let mut set = RecordSet::new(record.name.clone(), record.record_type(), 1);
             set.insert(record.clone(), 1);
-            records.insert(RrKey::new(LowerName::from(&record.name), record.record_type()), set);
+            records.insert(
+                RrKey::new(LowerName::from(&record.name), record.record_type()),
+                set,
+            );
         }
         let zone = Arc::new(
             InMemoryZoneHandler::new(origin.clone(), records, ZoneType::Primary, AxfrPolicy::Deny)
                 .expect("zone with SOA"),
         );
         let mut catalog = Catalog::new();
-        catalog.upsert(LowerName::from(&origin), vec![zone.clone() as Arc<dyn ZoneHandler>]);
+        catalog.upsert(
+            LowerName::from(&origin),
+            vec![zone.clone() as Arc<dyn ZoneHandler>],
+        );
         let questions = Arc::new(Mutex::new(Vec::new()));
-        let handler = RecordingCatalog { catalog, questions: questions.clone() };
+        let handler = RecordingCatalog {
+            catalog,
+            questions: questions.clone(),
+        };
 
         let (udp, tcp) = bind_same_port().await;
         let addr = udp.local_addr().unwrap();
         let mut server = Server::new(handler);
         server.register_socket(udp);
         server.register_listener(tcp, Duration::from_secs(5), 64 * 1024);
-        Self { addr, origin, zone, questions, server: Some(server) }
+        Self {
+            addr,
+            origin,
+            zone,
+            questions,
+            server: Some(server),
+        }
     }
 
     /// The address the server answers on (UDP and TCP).
@@ -170,12 +187,21 @@ impl TestDns {
 
     /// Sets a CNAME at `owner` pointing to `target`.
     pub async fn set_cname(&self, owner: &str, target: &str, ttl: u32) {
-        self.set(owner, RecordType::CNAME, vec![RData::CNAME(CNAME(name(target)))], ttl).await;
+        self.set(
+            owner,
+            RecordType::CNAME,
+            vec![RData::CNAME(CNAME(name(target)))],
+            ttl,
+        )
+        .await;
     }
 
     /// Replaces the TXT RRset at `owner`.
     pub async fn set_txt(&self, owner: &str, values: &[&str], ttl: u32) {
-        let data = values.iter().map(|v| RData::TXT(TXT::new(vec![(*v).to_owned()]))).collect();
+        let data = values
+            .iter()
+            .map(|v| RData::TXT(TXT::new(vec![(*v).to_owned()])))
+            .collect();
         self.set(owner, RecordType::TXT, data, ttl).await;
     }
 
@@ -221,14 +247,21 @@ impl TestDns {
     /// Stops answering: the sockets are closed when this returns.
     pub async fn stop(&mut self) {
         if let Some(mut server) = self.server.take() {
-            server.shutdown_gracefully().await.expect("dns server shutdown");
+            server
+                .shutdown_gracefully()
+                .await
+                .expect("dns server shutdown");
         }
     }
 }
 
 /// Parses an absolute name; a missing trailing dot is added.
 fn name(text: &str) -> Name {
-    let text = if text.ends_with('.') { text.to_owned() } else { format!("{text}.") };
+    let text = if text.ends_with('.') {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    };
     Name::from_str(&text).expect("valid DNS name")
 }
 

@@ -63,7 +63,10 @@ pub struct SeenRequest {
 impl SeenRequest {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Whether header `name` is present at all.
@@ -99,7 +102,9 @@ impl RecordingTarget {
 
     /// Starts a target with `behaviour` on `bind` (e.g. `"[::1]:0"`).
     pub async fn start_on(bind: &str, behaviour: Behaviour) -> Self {
-        let listener = TcpListener::bind(bind).await.expect("bind recording target");
+        let listener = TcpListener::bind(bind)
+            .await
+            .expect("bind recording target");
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Seen::default());
         let task = tokio::spawn(accept_loop(listener, behaviour, seen.clone()));
@@ -135,7 +140,9 @@ pub async fn refused_port() -> u16 {
 
 async fn accept_loop(listener: TcpListener, behaviour: Behaviour, seen: Arc<Seen>) {
     loop {
-        let Ok((mut stream, peer)) = listener.accept().await else { continue };
+        let Ok((mut stream, peer)) = listener.accept().await else {
+            continue;
+        };
         seen.connections.fetch_add(1, Ordering::SeqCst);
         let behaviour = behaviour.clone();
         let seen = seen.clone();
@@ -165,15 +172,30 @@ async fn respond(
     seen: Arc<Seen>,
 ) -> Result<Response<TargetBody>, Infallible> {
     let (parts, body) = req.into_parts();
-    let body_len = body.collect().await.map(|b| b.to_bytes().len()).unwrap_or(0);
-    let token = parts.uri.path().rsplit('/').next().unwrap_or_default().to_owned();
+    let body_len = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes().len())
+        .unwrap_or(0);
+    let token = parts
+        .uri
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     seen.requests.lock().unwrap().push(SeenRequest {
         method: parts.method.to_string(),
         uri: parts.uri.to_string(),
         headers: parts
             .headers
             .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into(),
+                )
+            })
             .collect(),
         body_len,
         peer,
@@ -192,7 +214,8 @@ async fn respond(
         Behaviour::Oversize(n) => full(200, vec![b'x'; n]),
         Behaviour::Redirect(status, location) => {
             let mut resp = full(status, Vec::new());
-            resp.headers_mut().insert("location", location.parse().unwrap());
+            resp.headers_mut()
+                .insert("location", location.parse().unwrap());
             resp
         }
         Behaviour::StallBody => {

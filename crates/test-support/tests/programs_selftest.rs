@@ -218,3 +218,24 @@ async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
     stream.read_to_string(&mut response).await?;
     Ok(response)
 }
+
+#[test]
+fn require_names_the_package_and_tests_run_for_a_missing_program() {
+    let error = programs::require("acme-srv-no-such-program")
+        .expect_err("a program that does not exist must not be found");
+
+    let message = error.to_string();
+    assert!(message.contains("apt-get install -y"), "{message}");
+    assert!(message.contains("tests/run"), "{message}");
+}
+
+#[test]
+fn require_finds_nginx_in_usr_sbin() -> anyhow::Result<()> {
+    if programs::interop_opted_out() {
+        return Ok(());
+    }
+    let path = programs::require("nginx")?;
+
+    assert!(path.ends_with("nginx"), "{}", path.display());
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! Relaying one http-01 challenge: SRV lookup, RFC 2782 order, address checks, and
+//! trying targets in turn until one answers.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use srv_scheme::{Challenge, Selection, SrvRecord};
+use target_resolver::SrvAnswer;
+
+use crate::Relay;
+use crate::forward::{self, AttemptLimits};
+use crate::inbound::Inbound;
+use crate::reply::{Body, full, text};
+
+/// One failed step on the way to an answer, for the log and the 502 reason.
+struct Failure {
+    target: String,
+    addr: Option<SocketAddr>,
+    reason: String,
+    timeout: bool,
+}
+
+/// What the lookup phase decided.
+enum Plan {
+    /// Try these targets in order.
+    Targets(Vec<SrvRecord>),
+    /// Answer this right away (opt-out, no record, DNS failure).
+    Answer(Response<Body>),
+}
+
+/// Relays the challenge in `req` for the allowed `inbound.host`.
+pub async fn relay(
+    relay: &Relay,
+    req: Request<Incoming>,
+    inbound: &Inbound,
+    token: &str,
+) -> Response<Body> {
+    let started = Instant::now();
+    let token_prefix: String = token.chars().take(8).collect();
+    let total = relay.limits.total;
+    let outcome = tokio::time::timeout(total, relay_within_deadline(relay, &req, inbound)).await;
+    let (response, target, addr) = match outcome {
+        Ok(done) => done,
+        Err(_) => (
+            text(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("challenge not answered within {total:?}"),
+            ),
+            None,
+            None,
+        ),
+    };
+    tracing::info!(
+        domain = %inbound.host,
+        token = %token_prefix,
+        client = %inbound.client,
+        target = target.as_deref().unwrap_or("-"),
+        address = %addr.map_or_else(|| "-".to_owned(), |a| a.to_string()),
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        "relayed challenge"
+    );
+    response
+}
+
+async fn relay_within_deadline(
+    relay: &Relay,
+    req: &Request<Incoming>,
+    inbound: &Inbound,
+) -> (Response<Body>, Option<String>, Option<SocketAddr>) {
+    let targets = match plan(relay, &inbound.host).await {
+        Plan::Targets(targets) => targets,
+        Plan::Answer(response) => return (response, None, None),
+    };
+    let headers = forward::forwarded_headers(req.headers(), inbound, &relay.via_name, false);
+    let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let limits = AttemptLimits {
+        connect: relay.limits.connect,
+        response_header: relay.limits.response_header,
+        response_body: relay.limits.response_body,
+        max_body: relay.limits.max_response_bytes,
+    };
+
+    let mut failures = Vec::new();
+    for target in &targets {
+        let addrs = match relay.resolver.addresses(&target.target).await {
+            Ok(addrs) if addrs.is_empty() => {
+                failures.push(fail(
+                    target,
+                    None,
+                    "target has no A or AAAA record".into(),
+                    false,
+                ));
+                continue;
+            }
+            Ok(addrs) => addrs,
+            Err(e) => {
+                failures.push(fail(target, None, e.to_string(), false));
+                continue;
+            }
+        };
+        for ip in addrs {
+            let checked = match relay.policy.check(ip, target.port) {
+                Ok(checked) => SocketAddr::new(checked, target.port),
+                Err(refusal) => {
+                    tracing::warn!(domain = %inbound.host, target = %target.target, address = %ip, reason = %refusal, "target address refused by policy");
+                    failures.push(fail(
+                        target,
+                        Some(SocketAddr::new(ip, target.port)),
+                        refusal.to_string(),
+                        false,
+                    ));
+                    continue;
+                }
+            };
+            let attempt = forward::send(
+                checked,
+                req.method().clone(),
+                path_and_query,
+                headers.clone(),
+                limits,
+            )
+            .await;
+            match attempt {
+                Ok(response) => {
+                    let response = response.map(full);
+                    return (response, Some(target.target.clone()), Some(checked));
+                }
+                Err(e) if e.try_next() => {
+                    tracing::warn!(domain = %inbound.host, target = %target.target, address = %checked, error = %e, "target failed, trying the next");
+                    failures.push(fail(target, Some(checked), e.to_string(), e.is_timeout()));
+                }
+                Err(e) => {
+                    let status = if e.is_timeout() {
+                        StatusCode::GATEWAY_TIMEOUT
+                    } else {
+                        StatusCode::BAD_GATEWAY
+                    };
+                    tracing::warn!(domain = %inbound.host, target = %target.target, address = %checked, error = %e, "target answered badly");
+                    let reason = format!("target {} at {checked}: {e}", target.target);
+                    return (
+                        text(status, reason),
+                        Some(target.target.clone()),
+                        Some(checked),
+                    );
+                }
+            }
+        }
+    }
+    (
+        no_target_answered(&failures),
+        failures.last().map(|f| f.target.clone()),
+        failures.last().and_then(|f| f.addr),
+    )
+}
+
+/// Looks up the SRV records (walking up or falling back as configured) and decides.
+async fn plan(relay: &Relay, host: &str) -> Plan {
+    let mut names = vec![host.to_owned()];
+    if relay.walk_up_parents {
+        names.extend(
+            srv_scheme::labels::parent_names(host, 2)
+                .filter(|parent| relay.is_allowed(parent))
+                .map(str::to_owned),
+        );
+    }
+    for name in &names {
+        let owner = relay.labels.owner_name(Challenge::Http01, name);
+        match relay.resolver.srv(&owner).await {
+            Ok(SrvAnswer::Records(records)) => {
+                return match relay.order(&records) {
+                    Selection::OptOut => Plan::Answer(text(
+                        StatusCode::NOT_FOUND,
+                        format!("{owner} says no validation here (target \".\")"),
+                    )),
+                    Selection::Targets(targets) if targets.is_empty() => Plan::Answer(text(
+                        StatusCode::NOT_FOUND,
+                        format!("{owner} has no usable target"),
+                    )),
+                    Selection::Targets(targets) => Plan::Targets(targets),
+                };
+            }
+            Ok(SrvAnswer::NoRecord { .. }) => continue,
+            Err(e) => {
+                tracing::warn!(owner = %owner, error = %e, "SRV lookup failed");
+                return Plan::Answer(text(
+                    StatusCode::BAD_GATEWAY,
+                    format!("SRV lookup for {owner} failed"),
+                ));
+            }
+        }
+    }
+    match &relay.fallback_target {
+        Some((host, port)) => Plan::Targets(vec![SrvRecord {
+            priority: 0,
+            weight: 0,
+            port: *port,
+            target: host.clone(),
+        }]),
+        None => {
+            let owner = relay.labels.owner_name(Challenge::Http01, host);
+            Plan::Answer(text(
+                StatusCode::NOT_FOUND,
+                format!("no SRV record at {owner}"),
+            ))
+        }
+    }
+}
+
+fn fail(target: &SrvRecord, addr: Option<SocketAddr>, reason: String, timeout: bool) -> Failure {
+    Failure {
+        target: target.target.clone(),
+        addr,
+        reason,
+        timeout,
+    }
+}
+
+/// 502 (or 504 when every attempt timed out) listing what was tried.
+fn no_target_answered(failures: &[Failure]) -> Response<Body> {
+    let all_timeouts = !failures.is_empty() && failures.iter().all(|f| f.timeout);
+    let status = if all_timeouts {
+        StatusCode::GATEWAY_TIMEOUT
+    } else {
+        StatusCode::BAD_GATEWAY
+    };
+    let mut reason = String::from("no target answered:");
+    for f in failures {
+        let _ = match f.addr {
+            Some(addr) => write!(reason, " [{} {addr}: {}]", f.target, f.reason),
+            None => write!(reason, " [{}: {}]", f.target, f.reason),
+        };
+    }
+    text(status, reason)
+}

@@ -1,0 +1,234 @@
+//! [`Relay`]: the state shared by every connection, built once from the configuration.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use config::{Config, OtherRequests};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use hyper::http::uri::Authority;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use ipnet::IpNet;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use srv_scheme::{DomainPattern, Labels, Selection, SrvRecord};
+use target_resolver::{ResolveError, ResolverOptions, TargetPolicy, TargetResolver};
+
+/// Why a relay could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The resolver could not be set up.
+    #[error("resolver: {0}")]
+    Resolver(#[from] ResolveError),
+    /// An upstream app URL is not `http://host:port`.
+    #[error("upstream app {url:?}: {reason}")]
+    Upstream {
+        /// The URL as configured.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Timeouts and sizes the request path needs, copied out of the configuration.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub(crate) connect: Duration,
+    pub(crate) response_header: Duration,
+    pub(crate) response_body: Duration,
+    pub(crate) total: Duration,
+    pub(crate) client_header: Duration,
+    pub(crate) max_header_bytes: usize,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) max_connections: usize,
+}
+
+/// The apps behind the relay in `upstream` mode.
+pub(crate) struct Apps {
+    pub(crate) client: Client<HttpConnector, hyper::body::Incoming>,
+    pub(crate) default: Option<Authority>,
+    pub(crate) by_host: HashMap<String, Authority>,
+}
+
+/// Where ordering randomness comes from: the thread RNG, or a seeded one for tests.
+enum RngSource {
+    Thread,
+    Seeded(Mutex<StdRng>),
+}
+
+/// Everything a request needs; shared by all connections behind an `Arc`.
+pub struct Relay {
+    pub(crate) allow: Vec<DomainPattern>,
+    pub(crate) labels: Labels,
+    pub(crate) fallback_target: Option<(String, u16)>,
+    pub(crate) walk_up_parents: bool,
+    pub(crate) resolver: TargetResolver,
+    pub(crate) policy: TargetPolicy,
+    pub(crate) trusted_proxies: Vec<IpNet>,
+    pub(crate) via_name: String,
+    pub(crate) limits: Limits,
+    pub(crate) other_requests: OtherRequests,
+    pub(crate) apps: Option<Apps>,
+    rate_limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    rng: RngSource,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("allow", &self.allow)
+            .field("policy", &self.policy)
+            .field("other_requests", &self.other_requests)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Relay {
+    /// Builds the relay for `config` (already validated).
+    pub fn from_config(config: &Config) -> Result<Self, RelayError> {
+        let r = &config.resolver;
+        let resolver = TargetResolver::new(ResolverOptions {
+            servers: r.servers.clone(),
+            timeout: r.timeout,
+            attempts: r.attempts,
+            max_ttl: r.max_ttl,
+            negative_ttl_without_soa: r.negative_ttl_without_soa,
+            serve_stale_for: r.serve_stale_for,
+            cache_entries: r.cache_entries,
+        })?;
+        let policy = TargetPolicy::new(
+            config.targets.allow_networks.clone(),
+            config
+                .targets
+                .allow_ports
+                .iter()
+                .map(|p| p.first..=p.last)
+                .collect(),
+        );
+        let relay = &config.relay;
+        let limits = Limits {
+            connect: relay.timeouts.connect,
+            response_header: relay.timeouts.response_header,
+            response_body: relay.timeouts.response_body,
+            total: relay.timeouts.total,
+            client_header: relay.timeouts.client_header,
+            max_header_bytes: relay.limits.max_header_bytes,
+            max_response_bytes: relay.limits.max_response_bytes,
+            max_connections: relay.limits.max_connections as usize,
+        };
+        let rate_limiter =
+            NonZeroU32::new(relay.limits.requests_per_second_per_client).map(|rate| {
+                let burst = NonZeroU32::new(relay.limits.burst_per_client).unwrap_or(rate);
+                RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
+            });
+        let apps = (relay.other_requests == OtherRequests::Upstream)
+            .then(|| build_apps(&relay.upstream))
+            .transpose()?;
+        let fallback_target = config
+            .challenge
+            .fallback_target
+            .as_deref()
+            .and_then(|t| config::parse_host_port(t).ok());
+        Ok(Self {
+            allow: config.challenge.allow_domains.clone(),
+            labels: Labels {
+                http01: config.challenge.http01_label.clone(),
+                tls_alpn01: config.challenge.tls_alpn01_label.clone(),
+            },
+            fallback_target,
+            walk_up_parents: config.challenge.walk_up_parents,
+            resolver,
+            policy,
+            trusted_proxies: relay.trusted_proxies.clone(),
+            via_name: relay.via_name.clone(),
+            limits,
+            other_requests: relay.other_requests,
+            apps,
+            rate_limiter,
+            rng: RngSource::Thread,
+        })
+    }
+
+    /// Makes target ordering deterministic: the same seed gives the same order for the
+    /// same sequence of requests. For tests.
+    pub fn with_rng_seed(mut self, seed: u64) -> Self {
+        self.rng = RngSource::Seeded(Mutex::new(StdRng::seed_from_u64(seed)));
+        self
+    }
+
+    /// RFC 2782 order for `records`, using this relay's random source.
+    pub(crate) fn order(&self, records: &[SrvRecord]) -> Selection {
+        match &self.rng {
+            RngSource::Thread => srv_scheme::order_targets(records, &mut rand::rng()),
+            RngSource::Seeded(rng) => {
+                let mut rng = rng.lock().unwrap_or_else(|e| e.into_inner());
+                srv_scheme::order_targets(records, &mut *rng)
+            }
+        }
+    }
+
+    /// Whether `client` may make another request now.
+    pub(crate) fn admit(&self, client: IpAddr) -> bool {
+        self.rate_limiter
+            .as_ref()
+            .is_none_or(|l| l.check_key(&client).is_ok())
+    }
+
+    /// Drops rate-limiter state of clients not seen lately; called periodically.
+    pub(crate) fn forget_idle_clients(&self) {
+        if let Some(limiter) = &self.rate_limiter {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+
+    /// The relay's timeouts and sizes.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Whether the normalised `domain` is in the allow-list.
+    pub(crate) fn is_allowed(&self, domain: &str) -> bool {
+        srv_scheme::domain::is_allowed(&self.allow, domain)
+    }
+}
+
+fn build_apps(upstream: &config::UpstreamConfig) -> Result<Apps, RelayError> {
+    let authority = |url: &str| -> Result<Authority, RelayError> {
+        let rest = url.strip_prefix("http://").unwrap_or(url);
+        rest.trim_end_matches('/')
+            .parse()
+            .map_err(|e: hyper::http::uri::InvalidUri| RelayError::Upstream {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })
+    };
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(Duration::from_secs(5)));
+    let client = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(if upstream.max_idle_per_app == 0 {
+            32
+        } else {
+            upstream.max_idle_per_app
+        })
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build(connector);
+    let mut by_host = HashMap::new();
+    for (host, url) in &upstream.hosts {
+        let host = srv_scheme::normalize_host(host).map_err(|e| RelayError::Upstream {
+            url: url.clone(),
+            reason: format!("host {host:?}: {e}"),
+        })?;
+        by_host.insert(host, authority(url)?);
+    }
+    Ok(Apps {
+        client,
+        default: upstream.default.as_deref().map(authority).transpose()?,
+        by_host,
+    })
+}

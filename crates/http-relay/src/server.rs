@@ -1,0 +1,129 @@
+//! Accepting connections: limits, hyper's HTTP/1 parser, graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::{Relay, inbound};
+
+/// How long open connections get to finish after shutdown begins.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `relay` on every listener until `shutdown` completes, then stops accepting,
+/// lets in-flight requests finish (up to [`DRAIN_TIMEOUT`]) and returns.
+pub async fn run(
+    relay: Arc<Relay>,
+    listeners: Vec<TcpListener>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let stop = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let permits = Arc::new(Semaphore::new(relay.limits.max_connections));
+    for listener in listeners {
+        tracker.spawn(accept_loop(
+            listener,
+            relay.clone(),
+            permits.clone(),
+            stop.clone(),
+            tracker.clone(),
+        ));
+    }
+    let housekeeping = {
+        let relay = relay.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => relay.forget_idle_clients(),
+                    () = stop.cancelled() => break,
+                }
+            }
+        })
+    };
+    shutdown.await;
+    tracing::info!("shutting down the relay: no new connections, draining open ones");
+    stop.cancel();
+    tracker.close();
+    if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
+    }
+    housekeeping.abort();
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    relay: Arc<Relay>,
+    permits: Arc<Semaphore>,
+    stop: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = stop.cancelled() => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            metrics::counter!("acme_srv_http_connections_refused_total").increment(1);
+            tracing::debug!(%peer, "connection limit reached; closing");
+            drop(stream);
+            continue;
+        };
+        let relay = relay.clone();
+        let stop = stop.clone();
+        tracker.spawn(async move {
+            metrics::gauge!("acme_srv_http_connections_open").increment(1.0);
+            serve_connection(stream, peer, relay, stop).await;
+            metrics::gauge!("acme_srv_http_connections_open").decrement(1.0);
+            drop(permit);
+        });
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    relay: Arc<Relay>,
+    stop: CancellationToken,
+) {
+    let _ = stream.set_nodelay(true);
+    let limits = relay.limits.clone();
+    let service = hyper::service::service_fn(move |req| inbound::handle(relay.clone(), req, peer));
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.client_header)
+        .max_buf_size(limits.max_header_bytes)
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = stop.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
