@@ -1,0 +1,15 @@
+//! Integration tests for the relay: real sockets on loopback, the in-process
+//! authoritative DNS server, recording targets. One module per topic.
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+mod harness;
+
+mod dns_answers;
+mod failover;
+mod happy_path;
+mod limits;
+mod ordering;
+mod other_requests;
+mod request_validation;
+mod target_policy;
+mod target_misbehaviour;

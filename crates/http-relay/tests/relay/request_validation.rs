@@ -1,0 +1,128 @@
+//! Requests that must not go anywhere: wrong methods, bad tokens and hosts,
+//! forward-proxy forms, smuggling attempts, loops.
+
+use std::net::Ipv4Addr;
+
+use test_support::dns_server::TestDns;
+use test_support::recording_target::RecordingTarget;
+
+use crate::harness::*;
+
+async fn with_target(dns: &TestDns, domain: &str) -> RecordingTarget {
+    let target = RecordingTarget::start().await;
+    let host = format!("t.{domain}");
+    dns.set_srv(&owner(domain), &[(0, 0, target.port(), &host)], 60).await;
+    dns.set_a(&host, &[Ipv4Addr::LOCALHOST], 60).await;
+    target
+}
+
+#[tokio::test]
+async fn only_get_and_head_are_relayed() {
+    let dns = dns().await;
+    let target = with_target(&dns, "m.test").await;
+    let relay = start_with(&dns, |_| {}).await;
+    for method in ["POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH"] {
+        let reply = request(relay.addr, method, "m.test", "/.well-known/acme-challenge/tok", &["Content-Length: 0"]).await;
+        assert_eq!(reply.status, 405, "{method}");
+        assert_eq!(reply.header("allow"), Some("GET, HEAD"));
+    }
+    assert_eq!(target.connections(), 0);
+}
+
+#[tokio::test]
+async fn bad_tokens_are_404_without_dns() {
+    let dns = dns().await;
+    let relay = start_with(&dns, |_| {}).await;
+    let long = "a".repeat(257);
+    for token in ["", "a.b", "a%2Fb", "a/b", "tok=", &long, "..%2F..%2Fetc"] {
+        let reply = challenge(relay.addr, "x.test", token).await;
+        assert_eq!(reply.status, 404, "token {token:?}");
+    }
+    assert!(dns.questions().is_empty());
+}
+
+#[tokio::test]
+async fn bad_hosts_are_400() {
+    let dns = dns().await;
+    let relay = start_with(&dns, |_| {}).await;
+    for host in ["bad host.test", "[::1]", "127.0.0.1", "a..test", "x.test:notaport", "-"] {
+        let reply = challenge(relay.addr, host, "tok").await;
+        // "-" is a valid-looking single label that is simply not allowed.
+        let expected = if host == "-" { 404 } else { 400 };
+        assert_eq!(reply.status, expected, "host {host:?}: {reply:?}");
+    }
+    let two_hosts = raw(relay.addr, b"GET /.well-known/acme-challenge/tok HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\nConnection: close\r\n\r\n").await;
+    assert_eq!(parse(&two_hosts).status, 400);
+    let no_host = raw(relay.addr, b"GET /.well-known/acme-challenge/tok HTTP/1.0\r\n\r\n").await;
+    assert_eq!(parse(&no_host).status, 400);
+    assert!(dns.questions().is_empty());
+}
+
+#[tokio::test]
+async fn connect_and_absolute_form_never_make_a_forward_proxy() {
+    let dns = dns().await;
+    let target = with_target(&dns, "abs.test").await;
+    let relay = start_with(&dns, |_| {}).await;
+
+    let connect = raw(relay.addr, b"CONNECT abs.test:443 HTTP/1.1\r\nHost: abs.test:443\r\n\r\n").await;
+    assert_eq!(parse(&connect).status, 405);
+
+    // Absolute-form: the authority is the host (RFC 9112), checked like any Host.
+    let evil = raw(relay.addr, b"GET http://169.254.169.254/latest/meta-data HTTP/1.1\r\nHost: abs.test\r\nConnection: close\r\n\r\n").await;
+    assert_eq!(parse(&evil).status, 400, "an IP authority is not a domain");
+    let other = raw(relay.addr, b"GET http://evil.example/.well-known/acme-challenge/tok HTTP/1.1\r\nHost: abs.test\r\nConnection: close\r\n\r\n").await;
+    assert_eq!(parse(&other).status, 404, "authority not allowed");
+    assert_eq!(target.connections(), 0);
+
+    let ok = raw(relay.addr, b"GET http://abs.test/.well-known/acme-challenge/tok HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n").await;
+    assert_eq!(parse(&ok).status, 200, "{ok}");
+    let seen = &target.requests()[0];
+    assert_eq!(seen.uri, "/.well-known/acme-challenge/tok", "origin-form towards the target");
+    assert_eq!(seen.header("host"), Some("abs.test"));
+}
+
+#[tokio::test]
+async fn smuggling_attempts_are_refused() {
+    let dns = dns().await;
+    let target = with_target(&dns, "smug.test").await;
+    let relay = start_with(&dns, |_| {}).await;
+
+    let cl_te = raw(
+        relay.addr,
+        b"GET /.well-known/acme-challenge/tok HTTP/1.1\r\nHost: smug.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /.well-known/acme-challenge/second HTTP/1.1\r\nHost: smug.test\r\n\r\n",
+    )
+    .await;
+    assert_eq!(parse(&cl_te).status, 400, "{cl_te}");
+    assert_eq!(cl_te.matches("HTTP/1.1 ").count(), 1, "the connection is closed after the 400: {cl_te}");
+
+    let two_cl = raw(
+        relay.addr,
+        b"GET /.well-known/acme-challenge/tok HTTP/1.1\r\nHost: smug.test\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\nhello",
+    )
+    .await;
+    assert_eq!(parse(&two_cl).status, 400, "{two_cl}");
+    assert_eq!(target.connections(), 0);
+
+    // A body on a GET challenge is read and dropped, never forwarded.
+    let with_body = raw(
+        relay.addr,
+        b"GET /.well-known/acme-challenge/tok HTTP/1.1\r\nHost: smug.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+    )
+    .await;
+    assert_eq!(parse(&with_body).status, 200);
+    let seen = &target.requests()[0];
+    assert_eq!(seen.body_len, 0);
+    assert!(!seen.has_header("content-length") || seen.header("content-length") == Some("0"));
+}
+
+#[tokio::test]
+async fn a_request_that_already_passed_this_relay_is_a_loop() {
+    let dns = dns().await;
+    let target = with_target(&dns, "loop.test").await;
+    let relay = start_with(&dns, |_| {}).await;
+    let reply =
+        request(relay.addr, "GET", "loop.test", "/.well-known/acme-challenge/tok", &["Via: 1.0 fred, 1.1 acme-srv"]).await;
+    assert_eq!(reply.status, 508);
+    assert_eq!(target.connections(), 0);
+    assert!(dns.questions().is_empty());
+}
