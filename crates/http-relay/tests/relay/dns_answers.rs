@@ -13,9 +13,12 @@ use crate::harness::*;
 async fn a_lone_dot_target_is_a_404_and_never_falls_back() {
     let dns = dns().await;
     let fallback = RecordingTarget::start().await;
-    dns.set_srv(&owner("optout.test"), &[(0, 0, 0, ".")], 60).await;
-    let relay = start_with(&dns, |c| c.challenge.fallback_target = Some(format!("127.0.0.1:{}", fallback.port())))
+    dns.set_srv(&owner("optout.test"), &[(0, 0, 0, ".")], 60)
         .await;
+    let relay = start_with(&dns, |c| {
+        c.challenge.fallback_target = Some(format!("127.0.0.1:{}", fallback.port()))
+    })
+    .await;
     let reply = challenge(relay.addr, "optout.test", "tok").await;
     assert_eq!(reply.status, 404);
     assert!(reply.body.contains("no validation here"), "{}", reply.body);
@@ -25,7 +28,8 @@ async fn a_lone_dot_target_is_a_404_and_never_falls_back() {
 #[tokio::test]
 async fn nxdomain_and_nodata_are_404_by_default() {
     let dns = dns().await;
-    dns.set_txt(&owner("nodata.test"), &["not an srv"], 60).await;
+    dns.set_txt(&owner("nodata.test"), &["not an srv"], 60)
+        .await;
     let relay = start_with(&dns, |_| {}).await;
     for domain in ["nxdomain.test", "nodata.test"] {
         let reply = challenge(relay.addr, domain, "tok").await;
@@ -38,8 +42,10 @@ async fn nxdomain_and_nodata_are_404_by_default() {
 async fn no_record_uses_the_fallback_target_when_configured() {
     let dns = dns().await;
     let fallback = RecordingTarget::start().await;
-    let relay = start_with(&dns, |c| c.challenge.fallback_target = Some(format!("127.0.0.1:{}", fallback.port())))
-        .await;
+    let relay = start_with(&dns, |c| {
+        c.challenge.fallback_target = Some(format!("127.0.0.1:{}", fallback.port()))
+    })
+    .await;
     let reply = challenge(relay.addr, "nothing.test", "tok").await;
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(fallback.connections(), 1);
@@ -49,9 +55,16 @@ async fn no_record_uses_the_fallback_target_when_configured() {
 async fn a_cnamed_srv_name_is_followed() {
     let dns = dns().await;
     let target = RecordingTarget::start().await;
-    dns.set_cname(&owner("customer.test"), "abc123.delegated.test", 60).await;
-    dns.set_srv("abc123.delegated.test", &[(0, 0, target.port(), "client.delegated.test")], 60).await;
-    dns.set_a("client.delegated.test", &[Ipv4Addr::LOCALHOST], 60).await;
+    dns.set_cname(&owner("customer.test"), "abc123.delegated.test", 60)
+        .await;
+    dns.set_srv(
+        "abc123.delegated.test",
+        &[(0, 0, target.port(), "client.delegated.test")],
+        60,
+    )
+    .await;
+    dns.set_a("client.delegated.test", &[Ipv4Addr::LOCALHOST], 60)
+        .await;
     let relay = start_with(&dns, |_| {}).await;
     let reply = challenge(relay.addr, "customer.test", "tok").await;
     assert_eq!(reply.status, 200, "{reply:?}");
@@ -63,16 +76,31 @@ async fn answers_are_cached_for_their_ttl_and_no_longer() {
     let dns = dns().await;
     let old = RecordingTarget::start().await;
     let new = RecordingTarget::start().await;
-    dns.set_srv(&owner("ttl.test"), &[(0, 0, old.port(), "t.ttl.test")], 2).await;
+    dns.set_srv(&owner("ttl.test"), &[(0, 0, old.port(), "t.ttl.test")], 2)
+        .await;
     dns.set_a("t.ttl.test", &[Ipv4Addr::LOCALHOST], 300).await;
     let relay = start_with(&dns, |_| {}).await;
 
     assert_eq!(challenge(relay.addr, "ttl.test", "tok").await.status, 200);
-    dns.set_srv(&owner("ttl.test"), &[(0, 0, new.port(), "t.ttl.test")], 2).await;
+    dns.set_srv(&owner("ttl.test"), &[(0, 0, new.port(), "t.ttl.test")], 2)
+        .await;
     assert_eq!(challenge(relay.addr, "ttl.test", "tok").await.status, 200);
-    assert_eq!((old.connections(), new.connections()), (2, 0), "within the TTL the old answer is used");
-    let srv_questions = || dns.questions().iter().filter(|q| q.record_type == RecordType::SRV).count();
-    assert_eq!(srv_questions(), 1, "the second request was answered from the cache");
+    assert_eq!(
+        (old.connections(), new.connections()),
+        (2, 0),
+        "within the TTL the old answer is used"
+    );
+    let srv_questions = || {
+        dns.questions()
+            .iter()
+            .filter(|q| q.record_type == RecordType::SRV)
+            .count()
+    };
+    assert_eq!(
+        srv_questions(),
+        1,
+        "the second request was answered from the cache"
+    );
 
     tokio::time::sleep(Duration::from_millis(2300)).await; // the TTL itself is under test
     assert_eq!(challenge(relay.addr, "ttl.test", "tok").await.status, 200);
@@ -84,9 +112,17 @@ async fn answers_are_cached_for_their_ttl_and_no_longer() {
 async fn a_stale_answer_is_served_when_the_dns_server_is_gone() {
     let mut dns = dns().await;
     let target = RecordingTarget::start().await;
-    dns.set_srv(&owner("stale.test"), &[(0, 0, target.port(), "t.stale.test")], 1).await;
+    dns.set_srv(
+        &owner("stale.test"),
+        &[(0, 0, target.port(), "t.stale.test")],
+        1,
+    )
+    .await;
     dns.set_a("t.stale.test", &[Ipv4Addr::LOCALHOST], 1).await;
-    let relay = start_with(&dns, |c| c.resolver.serve_stale_for = Duration::from_secs(60)).await;
+    let relay = start_with(&dns, |c| {
+        c.resolver.serve_stale_for = Duration::from_secs(60)
+    })
+    .await;
     assert_eq!(challenge(relay.addr, "stale.test", "tok").await.status, 200);
 
     dns.stop().await;
@@ -104,14 +140,25 @@ async fn a_stale_answer_is_served_when_the_dns_server_is_gone() {
 async fn walking_up_to_a_parent_is_off_by_default_and_bounded_by_the_allow_list() {
     let dns = dns().await;
     let target = RecordingTarget::start().await;
-    dns.set_srv(&owner("parent.test"), &[(0, 0, target.port(), "t.parent.test")], 60).await;
+    dns.set_srv(
+        &owner("parent.test"),
+        &[(0, 0, target.port(), "t.parent.test")],
+        60,
+    )
+    .await;
     dns.set_a("t.parent.test", &[Ipv4Addr::LOCALHOST], 60).await;
 
     let off = start_with(&dns, |_| {}).await;
-    assert_eq!(challenge(off.addr, "www.parent.test", "tok").await.status, 404);
+    assert_eq!(
+        challenge(off.addr, "www.parent.test", "tok").await.status,
+        404
+    );
 
     let on = start_with(&dns, |c| c.challenge.walk_up_parents = true).await;
-    assert_eq!(challenge(on.addr, "www.parent.test", "tok").await.status, 200);
+    assert_eq!(
+        challenge(on.addr, "www.parent.test", "tok").await.status,
+        200
+    );
 
     // The parent is outside the allow-list: it is not asked.
     let narrow = start_with(&dns, |c| {
@@ -120,6 +167,11 @@ async fn walking_up_to_a_parent_is_off_by_default_and_bounded_by_the_allow_list(
     })
     .await;
     dns.clear_questions();
-    assert_eq!(challenge(narrow.addr, "www.parent.test", "tok").await.status, 404);
+    assert_eq!(
+        challenge(narrow.addr, "www.parent.test", "tok")
+            .await
+            .status,
+        404
+    );
     assert_eq!(dns.questions_for(&owner("parent.test")), 0);
 }

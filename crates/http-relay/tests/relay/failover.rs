@@ -12,7 +12,15 @@ async fn refused_first_target_fails_over_to_the_next() {
     let dns = dns().await;
     let dead = refused_port().await;
     let live = RecordingTarget::start().await;
-    dns.set_srv(&owner("fo.test"), &[(10, 0, dead, "dead.fo.test"), (20, 0, live.port(), "live.fo.test")], 60).await;
+    dns.set_srv(
+        &owner("fo.test"),
+        &[
+            (10, 0, dead, "dead.fo.test"),
+            (20, 0, live.port(), "live.fo.test"),
+        ],
+        60,
+    )
+    .await;
     dns.set_a("dead.fo.test", &[Ipv4Addr::LOCALHOST], 60).await;
     dns.set_a("live.fo.test", &[Ipv4Addr::LOCALHOST], 60).await;
     let relay = start_with(&dns, |_| {}).await;
@@ -27,8 +35,15 @@ async fn hanging_first_target_times_out_then_the_next_answers() {
     let dns = dns().await;
     let hang = RecordingTarget::start_on("127.0.0.1:0", Behaviour::Hang).await;
     let live = RecordingTarget::start().await;
-    dns.set_srv(&owner("hang.test"), &[(10, 0, hang.port(), "hang.h.test"), (20, 0, live.port(), "live.h.test")], 60)
-        .await;
+    dns.set_srv(
+        &owner("hang.test"),
+        &[
+            (10, 0, hang.port(), "hang.h.test"),
+            (20, 0, live.port(), "live.h.test"),
+        ],
+        60,
+    )
+    .await;
     dns.set_a("hang.h.test", &[Ipv4Addr::LOCALHOST], 60).await;
     dns.set_a("live.h.test", &[Ipv4Addr::LOCALHOST], 60).await;
     let relay = start_with(&dns, |_| {}).await;
@@ -39,36 +54,60 @@ async fn hanging_first_target_times_out_then_the_next_answers() {
     assert_eq!(hang.connections(), 1);
     assert_eq!(live.connections(), 1);
     // response_header timeout is 800 ms in the test config.
-    assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
 async fn aaaa_is_tried_before_a_and_a_failure_moves_to_the_next_address() {
     let dns = dns().await;
     let live = RecordingTarget::start().await; // 127.0.0.1 only: [::1] on that port refuses
-    dns.set_srv(&owner("dual.test"), &[(0, 0, live.port(), "both.dual.test")], 60).await;
-    dns.set_aaaa("both.dual.test", &[Ipv6Addr::LOCALHOST], 60).await;
-    dns.set_a("both.dual.test", &[Ipv4Addr::LOCALHOST], 60).await;
+    dns.set_srv(
+        &owner("dual.test"),
+        &[(0, 0, live.port(), "both.dual.test")],
+        60,
+    )
+    .await;
+    dns.set_aaaa("both.dual.test", &[Ipv6Addr::LOCALHOST], 60)
+        .await;
+    dns.set_a("both.dual.test", &[Ipv4Addr::LOCALHOST], 60)
+        .await;
     let relay = start_with(&dns, |_| {}).await;
 
     let reply = challenge(relay.addr, "dual.test", "tok").await;
     assert_eq!(reply.status, 200, "{reply:?}");
     let questions = dns.questions();
-    assert!(questions.iter().any(|q| q.name.starts_with("both.dual.test") && q.record_type.to_string() == "AAAA"));
+    assert!(
+        questions
+            .iter()
+            .any(|q| q.name.starts_with("both.dual.test") && q.record_type.to_string() == "AAAA")
+    );
 }
 
 #[tokio::test]
 async fn every_target_failing_is_a_502_that_says_what_was_tried() {
     let dns = dns().await;
     let (p1, p2) = (refused_port().await, refused_port().await);
-    dns.set_srv(&owner("none.test"), &[(1, 0, p1, "x.none.test"), (2, 0, p2, "y.none.test")], 60).await;
+    dns.set_srv(
+        &owner("none.test"),
+        &[(1, 0, p1, "x.none.test"), (2, 0, p2, "y.none.test")],
+        60,
+    )
+    .await;
     dns.set_a("x.none.test", &[Ipv4Addr::LOCALHOST], 60).await;
     dns.set_a("y.none.test", &[Ipv4Addr::LOCALHOST], 60).await;
     let relay = start_with(&dns, |_| {}).await;
 
     let reply = challenge(relay.addr, "none.test", "tok").await;
     assert_eq!(reply.status, 502);
-    assert!(reply.body.contains("x.none.test") && reply.body.contains("y.none.test"), "{}", reply.body);
+    assert!(
+        reply.body.contains("x.none.test") && reply.body.contains("y.none.test"),
+        "{}",
+        reply.body
+    );
     assert!(reply.body.contains("connect failed"), "{}", reply.body);
 }
 
@@ -76,8 +115,14 @@ async fn every_target_failing_is_a_502_that_says_what_was_tried() {
 async fn a_lone_hanging_target_is_a_504() {
     let dns = dns().await;
     let hang = RecordingTarget::start_on("127.0.0.1:0", Behaviour::Hang).await;
-    dns.set_srv(&owner("slow.test"), &[(0, 0, hang.port(), "hang.slow.test")], 60).await;
-    dns.set_a("hang.slow.test", &[Ipv4Addr::LOCALHOST], 60).await;
+    dns.set_srv(
+        &owner("slow.test"),
+        &[(0, 0, hang.port(), "hang.slow.test")],
+        60,
+    )
+    .await;
+    dns.set_a("hang.slow.test", &[Ipv4Addr::LOCALHOST], 60)
+        .await;
     let relay = start_with(&dns, |_| {}).await;
 
     let reply = challenge(relay.addr, "slow.test", "tok").await;

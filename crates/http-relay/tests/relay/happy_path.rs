@@ -13,7 +13,12 @@ const TOKEN: &str = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
 async fn challenge_is_relayed_to_the_srv_target() {
     let dns = dns().await;
     let target = RecordingTarget::start().await;
-    dns.set_srv(&owner("www.a.test"), &[(10, 5, target.port(), "client.a.test")], 60).await;
+    dns.set_srv(
+        &owner("www.a.test"),
+        &[(10, 5, target.port(), "client.a.test")],
+        60,
+    )
+    .await;
     dns.set_a("client.a.test", &[Ipv4Addr::LOCALHOST], 60).await;
     let relay = start_with(&dns, |_| {}).await;
 
@@ -23,27 +28,46 @@ async fn challenge_is_relayed_to_the_srv_target() {
         "GET",
         "WWW.A.test:80",
         &path,
-        &["X-Custom: kept", "Proxy-Authorization: secret", "Keep-Alive: 5", "Connection: close, X-Hop"
-            , "X-Hop: dropped", "User-Agent: test-ca"],
+        &[
+            "X-Custom: kept",
+            "Proxy-Authorization: secret",
+            "Keep-Alive: 5",
+            "Connection: close, X-Hop",
+            "X-Hop: dropped",
+            "User-Agent: test-ca",
+        ],
     )
     .await;
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.body, key_authorization(TOKEN));
-    assert_eq!(reply.header("x-target"), Some("recording"), "target headers come back");
+    assert_eq!(
+        reply.header("x-target"),
+        Some("recording"),
+        "target headers come back"
+    );
 
     let seen = target.requests();
     assert_eq!(seen.len(), 1);
     let req = &seen[0];
     assert_eq!(req.method, "GET");
     assert_eq!(req.uri, path, "origin-form, path and query unchanged");
-    assert_eq!(req.header("host"), Some("WWW.A.test:80"), "original Host kept");
+    assert_eq!(
+        req.header("host"),
+        Some("WWW.A.test:80"),
+        "original Host kept"
+    );
     assert_eq!(req.header("x-forwarded-for"), Some("127.0.0.1"));
     assert_eq!(req.header("x-forwarded-proto"), Some("http"));
     assert_eq!(req.header("x-forwarded-host"), Some("WWW.A.test:80"));
     assert_eq!(req.header("via"), Some("1.1 acme-srv"));
     assert_eq!(req.header("x-custom"), Some("kept"));
     assert_eq!(req.header("user-agent"), Some("test-ca"));
-    for hop in ["proxy-authorization", "keep-alive", "x-hop", "transfer-encoding"] {
+    for hop in [
+        "proxy-authorization",
+        "keep-alive",
+        "x-hop",
+        "transfer-encoding",
+    ] {
         assert!(!req.has_header(hop), "{hop} must not be forwarded: {req:?}");
     }
     assert_eq!(req.body_len, 0);
@@ -53,11 +77,23 @@ async fn challenge_is_relayed_to_the_srv_target() {
 async fn head_is_relayed_without_a_body() {
     let dns = dns().await;
     let target = RecordingTarget::start().await;
-    dns.set_srv(&owner("h.test"), &[(0, 0, target.port(), "client.h.test")], 60).await;
+    dns.set_srv(
+        &owner("h.test"),
+        &[(0, 0, target.port(), "client.h.test")],
+        60,
+    )
+    .await;
     dns.set_a("client.h.test", &[Ipv4Addr::LOCALHOST], 60).await;
     let relay = start_with(&dns, |_| {}).await;
 
-    let reply = request(relay.addr, "HEAD", "h.test", &format!("/.well-known/acme-challenge/{TOKEN}"), &[]).await;
+    let reply = request(
+        relay.addr,
+        "HEAD",
+        "h.test",
+        &format!("/.well-known/acme-challenge/{TOKEN}"),
+        &[],
+    )
+    .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, "");
     assert_eq!(target.requests()[0].method, "HEAD");
@@ -66,9 +102,17 @@ async fn head_is_relayed_without_a_body() {
 #[tokio::test]
 async fn ipv6_target_is_reached() {
     let dns = dns().await;
-    let target = RecordingTarget::start_on("[::1]:0", test_support::recording_target::Behaviour::Answer).await;
-    dns.set_srv(&owner("six.test"), &[(0, 0, target.port(), "client.six.test")], 60).await;
-    dns.set_aaaa("client.six.test", &[std::net::Ipv6Addr::LOCALHOST], 60).await;
+    let target =
+        RecordingTarget::start_on("[::1]:0", test_support::recording_target::Behaviour::Answer)
+            .await;
+    dns.set_srv(
+        &owner("six.test"),
+        &[(0, 0, target.port(), "client.six.test")],
+        60,
+    )
+    .await;
+    dns.set_aaaa("client.six.test", &[std::net::Ipv6Addr::LOCALHOST], 60)
+        .await;
     let relay = start_with(&dns, |_| {}).await;
 
     let reply = challenge(relay.addr, "six.test", TOKEN).await;
@@ -80,11 +124,20 @@ async fn ipv6_target_is_reached() {
 async fn each_challenge_uses_a_fresh_connection() {
     let dns = dns().await;
     let target = RecordingTarget::start().await;
-    dns.set_srv(&owner("f.test"), &[(0, 0, target.port(), "client.f.test")], 60).await;
+    dns.set_srv(
+        &owner("f.test"),
+        &[(0, 0, target.port(), "client.f.test")],
+        60,
+    )
+    .await;
     dns.set_a("client.f.test", &[Ipv4Addr::LOCALHOST], 60).await;
     let relay = start_with(&dns, |_| {}).await;
     for _ in 0..3 {
         assert_eq!(challenge(relay.addr, "f.test", TOKEN).await.status, 200);
     }
-    assert_eq!(target.connections(), 3, "like a CA, one connection per validation");
+    assert_eq!(
+        target.connections(),
+        3,
+        "like a CA, one connection per validation"
+    );
 }

@@ -35,7 +35,10 @@ impl TestRelay {
     /// Stops the relay gracefully and waits for it.
     pub async fn shutdown(mut self) {
         let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(15), self.task.take().unwrap()).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(15), self.task.take().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
     }
 }
 
@@ -52,8 +55,12 @@ pub fn base_config(dns: &TestDns) -> Config {
     config.resolver.servers = vec![dns.addr()];
     config.resolver.timeout = Duration::from_millis(500);
     config.resolver.attempts = 1;
-    config.targets.allow_networks = vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
-    config.targets.allow_ports = vec![PortRange { first: 1, last: 65535 }];
+    config.targets.allow_networks =
+        vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+    config.targets.allow_ports = vec![PortRange {
+        first: 1,
+        last: 65535,
+    }];
     config.relay.other_requests = OtherRequests::NotFound;
     config.relay.limits.requests_per_second_per_client = 0;
     let t = &mut config.relay.timeouts;
@@ -74,7 +81,11 @@ pub async fn start(config: &Config, seed: u64) -> TestRelay {
     let task = tokio::spawn(http_relay::run(relay, vec![listener], async {
         let _ = stopped.await;
     }));
-    TestRelay { addr, stop: Some(stop), task: Some(task) }
+    TestRelay {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    }
 }
 
 /// Starts a relay with [`base_config`] changed by `tweak`.
@@ -94,7 +105,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -109,18 +123,37 @@ pub async fn raw(addr: SocketAddr, request: &[u8]) -> String {
 
 /// Parses the first response in `text`.
 pub fn parse(text: &str) -> Reply {
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no response head in {text:?}"));
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no response head in {text:?}"));
     let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    Reply { status, headers, body: body.to_owned() }
+    Reply {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
 }
 
 /// `METHOD path` with `Host: host` and `Connection: close`, plus `extra` header lines.
-pub async fn request(addr: SocketAddr, method: &str, host: &str, path: &str, extra: &[&str]) -> Reply {
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    host: &str,
+    path: &str,
+    extra: &[&str],
+) -> Reply {
     let mut text = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
     for line in extra {
         text.push_str(line);
@@ -132,7 +165,14 @@ pub async fn request(addr: SocketAddr, method: &str, host: &str, path: &str, ext
 
 /// `GET /.well-known/acme-challenge/<token>` for `host`.
 pub async fn challenge(addr: SocketAddr, host: &str, token: &str) -> Reply {
-    request(addr, "GET", host, &format!("/.well-known/acme-challenge/{token}"), &[]).await
+    request(
+        addr,
+        "GET",
+        host,
+        &format!("/.well-known/acme-challenge/{token}"),
+        &[],
+    )
+    .await
 }
 
 /// The SRV owner name for `domain` (http-01).

@@ -11,5 +11,5 @@ mod limits;
 mod ordering;
 mod other_requests;
 mod request_validation;
-mod target_policy;
 mod target_misbehaviour;
+mod target_policy;

@@ -8,11 +8,23 @@ use test_support::recording_target::RecordingTarget;
 
 use crate::harness::*;
 
-async fn two_targets(dns: &TestDns, domain: &str, a: (u16, u16), b: (u16, u16)) -> (RecordingTarget, RecordingTarget) {
+async fn two_targets(
+    dns: &TestDns,
+    domain: &str,
+    a: (u16, u16),
+    b: (u16, u16),
+) -> (RecordingTarget, RecordingTarget) {
     let ta = RecordingTarget::start().await;
     let tb = RecordingTarget::start().await;
-    dns.set_srv(&owner(domain), &[(a.0, a.1, ta.port(), "ta.o.test"), (b.0, b.1, tb.port(), "tb.o.test")], 300)
-        .await;
+    dns.set_srv(
+        &owner(domain),
+        &[
+            (a.0, a.1, ta.port(), "ta.o.test"),
+            (b.0, b.1, tb.port(), "tb.o.test"),
+        ],
+        300,
+    )
+    .await;
     dns.set_a("ta.o.test", &[Ipv4Addr::LOCALHOST], 300).await;
     dns.set_a("tb.o.test", &[Ipv4Addr::LOCALHOST], 300).await;
     (ta, tb)
@@ -53,7 +65,13 @@ async fn sequence(seed: u64, n: usize) -> String {
     for _ in 0..n {
         let (ca, cb) = (a.connections(), b.connections());
         assert_eq!(challenge(relay.addr, "s.test", "tok").await.status, 200);
-        seq.push(if a.connections() > ca { 'a' } else if b.connections() > cb { 'b' } else { '?' });
+        seq.push(if a.connections() > ca {
+            'a'
+        } else if b.connections() > cb {
+            'b'
+        } else {
+            '?'
+        });
     }
     seq
 }
@@ -64,6 +82,9 @@ async fn the_same_seed_gives_the_same_choices() {
     let again = sequence(42, 24).await;
     let other = sequence(43, 24).await;
     assert_eq!(first, again, "seed 42 must repeat exactly");
-    assert!(first.contains('a') && first.contains('b'), "equal weights use both: {first}");
+    assert!(
+        first.contains('a') && first.contains('b'),
+        "equal weights use both: {first}"
+    );
     assert_ne!(first, other, "another seed should give another sequence");
 }

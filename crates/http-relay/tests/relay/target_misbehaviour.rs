@@ -10,7 +10,8 @@ use crate::harness::*;
 async fn target(dns: &TestDns, domain: &str, behaviour: Behaviour) -> RecordingTarget {
     let target = RecordingTarget::start_on("127.0.0.1:0", behaviour).await;
     let host = format!("t.{domain}");
-    dns.set_srv(&owner(domain), &[(0, 0, target.port(), &host)], 60).await;
+    dns.set_srv(&owner(domain), &[(0, 0, target.port(), &host)], 60)
+        .await;
     dns.set_a(&host, &[Ipv4Addr::LOCALHOST], 60).await;
     target
 }
@@ -23,7 +24,11 @@ async fn a_body_over_the_cap_is_a_502_and_at_the_cap_is_fine() {
     let relay = start_with(&dns, |_| {}).await;
     let reply = challenge(relay.addr, "big.test", "tok").await;
     assert_eq!(reply.status, 502);
-    assert!(reply.body.contains("larger than 1024 bytes"), "{}", reply.body);
+    assert!(
+        reply.body.contains("larger than 1024 bytes"),
+        "{}",
+        reply.body
+    );
     let reply = challenge(relay.addr, "edge.test", "tok").await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body.len(), 1024);
@@ -41,11 +46,22 @@ async fn a_body_that_stalls_is_a_504() {
 #[tokio::test]
 async fn redirects_come_back_unfollowed() {
     let dns = dns().await;
-    let redirecting = target(&dns, "redir.test", Behaviour::Redirect(301, "http://elsewhere.test:8080/x")).await;
+    let redirecting = target(
+        &dns,
+        "redir.test",
+        Behaviour::Redirect(301, "http://elsewhere.test:8080/x"),
+    )
+    .await;
     let relay = start_with(&dns, |_| {}).await;
     let reply = challenge(relay.addr, "redir.test", "tok").await;
     assert_eq!(reply.status, 301);
-    assert_eq!(reply.header("location"), Some("http://elsewhere.test:8080/x"));
+    assert_eq!(
+        reply.header("location"),
+        Some("http://elsewhere.test:8080/x")
+    );
     assert_eq!(redirecting.connections(), 1);
-    assert!(dns.questions_for("elsewhere.test") == 0, "the relay never follows redirects");
+    assert!(
+        dns.questions_for("elsewhere.test") == 0,
+        "the relay never follows redirects"
+    );
 }
