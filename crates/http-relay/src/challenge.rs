@@ -57,7 +57,7 @@ pub async fn relay(
         domain = %inbound.host,
         token = %token_prefix,
         client = %inbound.client,
-        target = target.as_deref().unwrap_or("-"),
+        target = %target.as_deref().unwrap_or("-"),
         address = %addr.map_or_else(|| "-".to_owned(), |a| a.to_string()),
         status = response.status().as_u16(),
         duration_ms = started.elapsed().as_millis() as u64,

@@ -138,8 +138,10 @@ impl AcmeSrv {
 fn parse_listening(line: &str) -> Option<(String, SocketAddr)> {
     let rest = &line[line.find("listening for ")? + "listening for ".len()..];
     let (kind, rest) = rest.split_once(" on ")?;
-    let addr = rest.split_whitespace().next()?.trim_matches('"');
-    Some((kind.to_owned(), addr.parse().ok()?))
+    let end = rest
+        .find(|c: char| !(c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']')))
+        .unwrap_or(rest.len());
+    Some((kind.to_owned(), rest[..end].parse().ok()?))
 }
 
 /// Runs `bin` with `args` to completion (bounded by 60 s) and returns status and

@@ -1,1 +1,41 @@
-//! placeholder
+//! Interop tests of the `acme-srv` binary: real ACME clients obtain real certificates
+//! from a real test CA, with the http-01 validation going through the relay.
+//!
+//! Every test runs on loopback only and builds its own world, so the tests are
+//! independent of one another:
+//!
+//! - an in-process authoritative DNS server for `test.` ([`test_support::dns_server`])
+//!   that publishes the domain's A record (127.0.0.1) and the SRV record
+//!   `_acme-challenge._tcp.<domain>` pointing at the port where the ACME client listens;
+//! - the real `acme-srv relay` process on `127.0.0.1:0`, resolving through that server;
+//! - pebble, Let's Encrypt's test CA, resolving the domain through the same server and
+//!   sending its http-01 requests to the relay's port (or to nginx or HAProxy in front of
+//!   the relay);
+//! - lego or certbot, listening on the SRV target's port and nowhere near port 80.
+//!
+//! What they prove, each by a certificate issued for the domain *and* by the relay's own
+//! log (`relayed challenge ... status=200` for that domain, to the SRV target's address)
+//! *and* by the DNS server having been asked the SRV question:
+//!
+//! - [`lego_http01`]: lego gets a certificate through the relay alone.
+//! - [`certbot_http01`]: certbot (standalone) gets one the same way.
+//! - [`failover`]: with two SRV records, the first (priority 10) on a dead port, the relay
+//!   logs `target failed, trying the next` and lego, on the priority-20 target, still gets
+//!   its certificate.
+//! - [`behind_nginx`]: the shipped `deploy/nginx/acme-srv.conf`, unchanged except for the
+//!   relay's address, works in front of the relay, and the relay believes nginx's
+//!   `X-Forwarded-For` (it logs the CA's address, not nginx's).
+//! - [`behind_haproxy`]: the same with the shipped `deploy/haproxy/acme-srv.cfg`.
+//!
+//! The programs (pebble, lego, certbot, nginx, haproxy) come from Debian packages. A
+//! missing program fails the test with a message naming the package; the only way to
+//! skip these tests is `ACME_SRV_SKIP_INTEROP=1`, and a skip is printed.
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+mod harness;
+
+mod behind_haproxy;
+mod behind_nginx;
+mod certbot_http01;
+mod failover;
+mod lego_http01;
