@@ -15,6 +15,12 @@ use crate::forward::{self, AttemptLimits};
 use crate::inbound::Inbound;
 use crate::reply::{Body, full, text};
 
+/// Targets considered for one challenge at most: the SRV answer may come from a hostile
+/// zone, so the work it can cause is bounded.
+pub const MAX_TARGETS: usize = 8;
+/// Addresses tried per target at most.
+pub const MAX_ADDRESSES_PER_TARGET: usize = 4;
+
 /// One failed step on the way to an answer, for the log and the 502 reason.
 struct Failure {
     target: String,
@@ -85,7 +91,7 @@ async fn relay_within_deadline(
     };
 
     let mut failures = Vec::new();
-    for target in &targets {
+    for target in targets.iter().take(MAX_TARGETS) {
         let addrs = match relay.resolver.addresses(&target.target).await {
             Ok(addrs) if addrs.is_empty() => {
                 failures.push(fail(
@@ -102,7 +108,7 @@ async fn relay_within_deadline(
                 continue;
             }
         };
-        for ip in addrs {
+        for ip in addrs.into_iter().take(MAX_ADDRESSES_PER_TARGET) {
             let checked = match relay.policy.check(ip, target.port) {
                 Ok(checked) => SocketAddr::new(checked, target.port),
                 Err(refusal) => {

@@ -57,7 +57,7 @@ pub(crate) struct Apps {
 /// Where ordering randomness comes from: the thread RNG, or a seeded one for tests.
 enum RngSource {
     Thread,
-    Seeded(Mutex<StdRng>),
+    Seeded(Box<Mutex<StdRng>>),
 }
 
 /// Everything a request needs; shared by all connections behind an `Arc`.
@@ -156,7 +156,7 @@ impl Relay {
     /// Makes target ordering deterministic: the same seed gives the same order for the
     /// same sequence of requests. For tests.
     pub fn with_rng_seed(mut self, seed: u64) -> Self {
-        self.rng = RngSource::Seeded(Mutex::new(StdRng::seed_from_u64(seed)));
+        self.rng = RngSource::Seeded(Box::new(Mutex::new(StdRng::seed_from_u64(seed))));
         self
     }
 

@@ -128,3 +128,21 @@ async fn a_lone_hanging_target_is_a_504() {
     let reply = challenge(relay.addr, "slow.test", "tok").await;
     assert_eq!(reply.status, 504, "{reply:?}");
 }
+
+#[tokio::test]
+async fn a_hostile_srv_answer_costs_at_most_eight_targets() {
+    let dns = dns().await;
+    let mut records = Vec::new();
+    let names: Vec<String> = (0..12).map(|i| format!("t{i}.many.test")).collect();
+    for (i, name) in names.iter().enumerate() {
+        records.push((i as u16, 0, refused_port().await, name.as_str()));
+        dns.set_a(name, &[Ipv4Addr::LOCALHOST], 60).await;
+    }
+    dns.set_srv(&owner("many.test"), &records, 60).await;
+    let relay = start_with(&dns, |_| {}).await;
+
+    let reply = challenge(relay.addr, "many.test", "tok").await;
+    assert_eq!(reply.status, 502);
+    assert_eq!(reply.body.matches("connect failed").count(), http_relay::challenge::MAX_TARGETS, "{}", reply.body);
+    assert!(!reply.body.contains("t8.many.test"), "the ninth target by priority must not be tried");
+}

@@ -1,0 +1,84 @@
+//! The shipped nginx snippet (`deploy/nginx/acme-srv.conf`) in front of the relay: nginx
+//! owns the port pebble validates on and hands the challenge path to the relay, which
+//! trusts nginx's `X-Forwarded-For` (`relay.trusted_proxies`). lego gets a certificate
+//! for `nginx-front.test`.
+//!
+//! The snippet is used as shipped, with only the relay's address (`127.0.0.1:8080` in
+//! the file) replaced by the test relay's. The server block around it adds
+//! `proxy_bind 127.0.0.2`, so the relay's TCP peer (nginx, 127.0.0.2) differs from the
+//! CA's address (127.0.0.1): `client=127.0.0.1` in the relay's log proves that it
+//! believed nginx's `X-Forwarded-For`.
+
+use test_support::programs::nginx::Nginx;
+use test_support::programs::{self, lego};
+
+use crate::harness;
+
+const DOMAIN: &str = "nginx-front.test";
+
+/// The relay's address as written in the shipped snippet.
+const SHIPPED_RELAY_ADDR: &str = "127.0.0.1:8080";
+
+#[tokio::test]
+async fn lego_gets_a_certificate_through_nginx_and_the_relay() -> anyhow::Result<()> {
+    if programs::interop_opted_out() {
+        return Ok(());
+    }
+    programs::require("pebble")?;
+    programs::require("lego")?;
+    programs::require("nginx")?;
+
+    let lego_port = programs::free_tcp_port();
+    let target = harness::client_host(DOMAIN);
+    let dns = harness::dns_for(DOMAIN, &[(10, 0, lego_port, &target)]).await;
+
+    let config_dir = tempfile::tempdir()?;
+    let config_path = config_dir.path().join("acme-srv.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[relay]\ntrusted_proxies = [\"{}/32\"]\n",
+            harness::PROXY_SOURCE
+        ),
+    )?;
+    let config_arg = config_path.to_string_lossy().into_owned();
+    let relay = harness::start_relay(&dns, DOMAIN, &["--config", &config_arg]).await?;
+
+    let snippet = harness::shipped_file("deploy/nginx/acme-srv.conf")?;
+    anyhow::ensure!(
+        snippet.contains(SHIPPED_RELAY_ADDR),
+        "deploy/nginx/acme-srv.conf no longer names the relay as {SHIPPED_RELAY_ADDR}"
+    );
+    let snippet = snippet.replace(SHIPPED_RELAY_ADDR, &relay.addr("http").to_string());
+    let server_block = format!(
+        "server {{\n\
+         listen 127.0.0.1:@PORT@;\n\
+         server_name {DOMAIN};\n\
+         proxy_bind {};\n\
+         {snippet}\n\
+         location / {{ return 404; }}\n\
+         }}\n",
+        harness::PROXY_SOURCE
+    );
+    let nginx = Nginx::start(&server_block).await?;
+    let pebble = harness::start_pebble(&dns, nginx.port()).await?;
+
+    let cert = lego::obtain_http01(&pebble, DOMAIN, lego_port)
+        .await
+        .map_err(|e| {
+            e.context(format!(
+                "{}\n{}",
+                harness::diagnostics(&relay, &pebble),
+                nginx.output()
+            ))
+        })?;
+
+    harness::assert_certificate_for(&cert, DOMAIN)?;
+    let line = harness::relayed_line(&relay, DOMAIN, harness::loopback(lego_port)).await?;
+    anyhow::ensure!(
+        line.contains(&format!("client={} ", harness::LOOPBACK)),
+        "the relay did not take the CA's address from nginx's X-Forwarded-For: {line}"
+    );
+    harness::assert_srv_asked(&dns, DOMAIN)?;
+    Ok(())
+}
