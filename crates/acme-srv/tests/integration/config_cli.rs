@@ -7,12 +7,17 @@ use test_support::binary::run_to_end;
 const BIN: &str = env!("CARGO_BIN_EXE_acme-srv");
 
 fn example_config() -> String {
-    format!("{}/../../deploy/acme-srv.example.toml", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../../deploy/acme-srv.example.toml",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 #[tokio::test]
 async fn the_shipped_example_config_checks_ok() {
-    let (ok, out) = run_to_end(BIN, &["config", "check", &example_config()]).await.unwrap();
+    let (ok, out) = run_to_end(BIN, &["config", "check", &example_config()])
+        .await
+        .unwrap();
     assert!(ok, "{out}");
     assert!(out.contains(": ok ("), "{out}");
 }
@@ -20,31 +25,65 @@ async fn the_shipped_example_config_checks_ok() {
 #[tokio::test]
 async fn a_bad_config_names_file_key_and_reason() {
     let mut file = tempfile::NamedTempFile::new().unwrap();
-    writeln!(file, "[relay]\nlisten = [\"127.0.0.1:0\"]\n\n[targets]\nallow_ports = [\"70000\"]").unwrap();
+    writeln!(
+        file,
+        "[relay]\nlisten = [\"127.0.0.1:0\"]\n\n[targets]\nallow_ports = [\"70000\"]"
+    )
+    .unwrap();
     let path = file.path().to_str().unwrap().to_owned();
     let (ok, out) = run_to_end(BIN, &["config", "check", &path]).await.unwrap();
     assert!(!ok);
-    assert!(out.contains(&format!("{path}: targets.allow_ports")), "{out}");
-    assert!(out.contains("not a port") && out.contains("line 5"), "{out}");
+    assert!(
+        out.contains(&format!("{path}: targets.allow_ports")),
+        "{out}"
+    );
+    assert!(
+        out.contains("not a port") && out.contains("line 5"),
+        "{out}"
+    );
 
     // The relay refuses to start with it, with the same message.
-    let (ok, out) = run_to_end(BIN, &["relay", "--config", &path]).await.unwrap();
+    let (ok, out) = run_to_end(BIN, &["relay", "--config", &path])
+        .await
+        .unwrap();
     assert!(!ok);
     assert!(out.contains("targets.allow_ports"), "{out}");
 }
 
 #[tokio::test]
 async fn a_missing_file_and_bad_flags_are_clear_errors() {
-    let (ok, out) = run_to_end(BIN, &["config", "check", "/nonexistent/acme-srv.toml"]).await.unwrap();
-    assert!(!ok && out.contains("/nonexistent/acme-srv.toml: cannot read the file"), "{out}");
+    let (ok, out) = run_to_end(BIN, &["config", "check", "/nonexistent/acme-srv.toml"])
+        .await
+        .unwrap();
+    assert!(
+        !ok && out.contains("/nonexistent/acme-srv.toml: cannot read the file"),
+        "{out}"
+    );
 
-    let (ok, out) = run_to_end(BIN, &["relay", "--allow-port", "0"]).await.unwrap();
+    let (ok, out) = run_to_end(BIN, &["relay", "--allow-port", "0"])
+        .await
+        .unwrap();
     assert!(!ok && out.contains("--allow-port"), "{out}");
 
-    let (ok, out) = run_to_end(BIN, &["relay", "--other-requests", "proxy-everything"]).await.unwrap();
-    assert!(!ok && out.contains("expected redirect-https, not-found or upstream"), "{out}");
+    let (ok, out) = run_to_end(BIN, &["relay", "--other-requests", "proxy-everything"])
+        .await
+        .unwrap();
+    assert!(
+        !ok && out.contains("expected redirect-https, not-found or upstream"),
+        "{out}"
+    );
 
-    let (ok, out) =
-        run_to_end(BIN, &["relay", "--listen", "127.0.0.1:0", "--other-requests", "upstream"]).await.unwrap();
+    let (ok, out) = run_to_end(
+        BIN,
+        &[
+            "relay",
+            "--listen",
+            "127.0.0.1:0",
+            "--other-requests",
+            "upstream",
+        ],
+    )
+    .await
+    .unwrap();
     assert!(!ok && out.contains("relay.upstream.default"), "{out}");
 }

@@ -19,15 +19,24 @@ async fn http(addr: std::net::SocketAddr, host: &str, path: &str) -> String {
     let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut out = String::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut out)).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
     out
 }
 
 async fn dns_with_target() -> (TestDns, RecordingTarget) {
     let dns = TestDns::start("test.", 1).await;
     let target = RecordingTarget::start().await;
-    dns.set_srv("_acme-challenge._tcp.www.proc.test", &[(10, 5, target.port(), "client.proc.test")], 60).await;
-    dns.set_a("client.proc.test", &[Ipv4Addr::LOCALHOST], 60).await;
+    dns.set_srv(
+        "_acme-challenge._tcp.www.proc.test",
+        &[(10, 5, target.port(), "client.proc.test")],
+        60,
+    )
+    .await;
+    dns.set_a("client.proc.test", &[Ipv4Addr::LOCALHOST], 60)
+        .await;
     (dns, target)
 }
 
@@ -67,30 +76,64 @@ async fn start(args: &[String]) -> AcmeSrv {
 async fn relays_logs_counts_and_stops_on_sigterm() {
     let (dns, target) = dns_with_target().await;
     let mut srv = start(&relay_args(&dns, &[])).await;
-    assert_eq!(srv.addrs("http").len(), 2, "both listeners reported: {}", srv.log_text());
+    assert_eq!(
+        srv.addrs("http").len(),
+        2,
+        "both listeners reported: {}",
+        srv.log_text()
+    );
     assert!(srv.addrs("http").iter().any(|a| a.is_ipv6()));
 
     for addr in srv.addrs("http") {
-        let answer = http(addr, "www.proc.test", &format!("/.well-known/acme-challenge/{TOKEN}")).await;
+        let answer = http(
+            addr,
+            "www.proc.test",
+            &format!("/.well-known/acme-challenge/{TOKEN}"),
+        )
+        .await;
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         assert!(answer.ends_with(&key_authorization(TOKEN)), "{answer}");
     }
     assert_eq!(target.connections(), 2);
 
-    let line = srv.wait_for_log("relayed challenge", Duration::from_secs(5)).await.unwrap();
-    for field in ["domain=www.proc.test", "token=evaGxfAD", "target=client.proc.test.", "status=200", "duration_ms="] {
+    let line = srv
+        .wait_for_log("relayed challenge", Duration::from_secs(5))
+        .await
+        .unwrap();
+    for field in [
+        "domain=www.proc.test",
+        "token=evaGxfAD",
+        "target=client.proc.test.",
+        "status=200",
+        "duration_ms=",
+    ] {
         assert!(line.contains(field), "log line lacks {field}: {line}");
     }
-    assert!(line.contains(&format!("address=127.0.0.1:{}", target.port())), "{line}");
+    assert!(
+        line.contains(&format!("address=127.0.0.1:{}", target.port())),
+        "{line}"
+    );
 
     let redirect = http(srv.addr("http"), "app.proc.test", "/login?next=1").await;
-    assert!(redirect.contains("location: https://app.proc.test/login?next=1"), "{redirect}");
+    assert!(
+        redirect.contains("location: https://app.proc.test/login?next=1"),
+        "{redirect}"
+    );
 
     let metrics = http(srv.addr("admin"), "localhost", "/metrics").await;
-    assert!(metrics.contains("acme_srv_http_requests_total{kind=\"challenge\",status=\"200\"} 2"), "{metrics}");
-    assert!(metrics.contains("acme_srv_http_requests_total{kind=\"other\",status=\"301\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("acme_srv_http_requests_total{kind=\"challenge\",status=\"200\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("acme_srv_http_requests_total{kind=\"other\",status=\"301\"} 1"),
+        "{metrics}"
+    );
     let health = http(srv.addr("admin"), "localhost", "/healthz").await;
-    assert!(health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"), "{health}");
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"),
+        "{health}"
+    );
 
     let status = srv.terminate(Duration::from_secs(15)).await.unwrap();
     assert!(status.success(), "exit status {status:?}");
@@ -101,25 +144,52 @@ async fn relays_logs_counts_and_stops_on_sigterm() {
 async fn json_logs_are_one_object_per_line() {
     let (dns, _target) = dns_with_target().await;
     let srv = start(&relay_args(&dns, &["--log-format", "json"])).await;
-    let answer = http(srv.addr("http"), "www.proc.test", &format!("/.well-known/acme-challenge/{TOKEN}")).await;
+    let answer = http(
+        srv.addr("http"),
+        "www.proc.test",
+        &format!("/.well-known/acme-challenge/{TOKEN}"),
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    let line = srv.wait_for_log("relayed challenge", Duration::from_secs(5)).await.unwrap();
+    let line = srv
+        .wait_for_log("relayed challenge", Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(line.starts_with('{') && line.ends_with('}'), "{line}");
-    assert!(line.contains("\"domain\":\"www.proc.test\"") && line.contains("\"status\":200"), "{line}");
+    assert!(
+        line.contains("\"domain\":\"www.proc.test\"") && line.contains("\"status\":200"),
+        "{line}"
+    );
 }
 
 #[tokio::test]
 async fn the_example_config_runs() {
-    let example = format!("{}/../../deploy/acme-srv.example.toml", env!("CARGO_MANIFEST_DIR"));
+    let example = format!(
+        "{}/../../deploy/acme-srv.example.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let srv = AcmeSrv::start(
         BIN,
-        &["relay", "--config", &example, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"],
+        &[
+            "relay",
+            "--config",
+            &example,
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ],
     )
     .await
     .unwrap();
     let health = http(srv.addr("admin"), "localhost", "/healthz").await;
     assert!(health.ends_with("ok\n"), "{health}");
     // A domain outside the example allow-list is refused without relaying.
-    let answer = http(srv.addr("http"), "not-listed.org", "/.well-known/acme-challenge/abc").await;
+    let answer = http(
+        srv.addr("http"),
+        "not-listed.org",
+        "/.well-known/acme-challenge/abc",
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
 }

@@ -143,6 +143,14 @@ async fn a_hostile_srv_answer_costs_at_most_eight_targets() {
 
     let reply = challenge(relay.addr, "many.test", "tok").await;
     assert_eq!(reply.status, 502);
-    assert_eq!(reply.body.matches("connect failed").count(), http_relay::challenge::MAX_TARGETS, "{}", reply.body);
-    assert!(!reply.body.contains("t8.many.test"), "the ninth target by priority must not be tried");
+    assert_eq!(
+        reply.body.matches("connect failed").count(),
+        http_relay::challenge::MAX_TARGETS,
+        "{}",
+        reply.body
+    );
+    assert!(
+        !reply.body.contains("t8.many.test"),
+        "the ninth target by priority must not be tried"
+    );
 }

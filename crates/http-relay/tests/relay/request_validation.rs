@@ -169,3 +169,37 @@ async fn a_request_that_already_passed_this_relay_is_a_loop() {
     assert_eq!(target.connections(), 0);
     assert!(dns.questions().is_empty());
 }
+
+/// Random bytes on the wire never take the relay down: it answers or closes, and a
+/// valid challenge still works afterwards.
+#[tokio::test]
+async fn random_bytes_never_break_the_relay() {
+    use rand::{Rng, SeedableRng};
+    let dns = dns().await;
+    let target = with_target(&dns, "after.test").await;
+    let relay = start_with(&dns, |_| {}).await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
+    let prefixes: [&[u8]; 4] = [
+        b"",
+        b"GET ",
+        b"GET /.well-known/acme-challenge/",
+        b"GET / HTTP/1.1\r\nHost: ",
+    ];
+    for i in 0..200 {
+        let mut blob = prefixes[i % prefixes.len()].to_vec();
+        let len = rng.random_range(0..600);
+        blob.extend((0..len).map(|_| rng.random::<u8>()));
+        blob.extend_from_slice(b"\r\n\r\n");
+        let mut stream = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let _ = stream.write_all(&blob).await;
+        let mut sink = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            stream.read_to_end(&mut sink),
+        )
+        .await;
+    }
+    assert_eq!(challenge(relay.addr, "after.test", "tok").await.status, 200);
+    assert_eq!(target.connections(), 1);
+}
