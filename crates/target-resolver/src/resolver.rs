@@ -15,7 +15,8 @@ use srv_scheme::SrvRecord;
 
 use crate::cache::{AnswerCache, Cached};
 
-/// How lookups are made and cached.
+/// How lookups are made and cached (the `[resolver]` table of the configuration; its
+/// defaults live in the `config` crate).
 #[derive(Debug, Clone)]
 pub struct ResolverOptions {
     /// Name servers; the system's when empty.
@@ -32,20 +33,6 @@ pub struct ResolverOptions {
     pub serve_stale_for: Duration,
     /// Cache size in entries.
     pub cache_entries: usize,
-}
-
-impl Default for ResolverOptions {
-    fn default() -> Self {
-        Self {
-            servers: Vec::new(),
-            timeout: Duration::from_secs(2),
-            attempts: 2,
-            max_ttl: Duration::from_secs(3600),
-            negative_ttl_without_soa: Duration::from_secs(30),
-            serve_stale_for: Duration::from_secs(3600),
-            cache_entries: 10_000,
-        }
-    }
 }
 
 /// The SRV records at an owner name, or their absence.

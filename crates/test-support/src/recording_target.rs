@@ -219,7 +219,7 @@ async fn respond(
             resp
         }
         Behaviour::StallBody => {
-            let first = futures_once(Bytes::from_static(b"partial"));
+            let first = one_chunk_then_stall(Bytes::from_static(b"partial"));
             Response::builder()
                 .status(StatusCode::OK)
                 .header("content-length", "100")
@@ -231,7 +231,7 @@ async fn respond(
 }
 
 /// A body stream that yields one chunk and then never ends.
-fn futures_once(
+fn one_chunk_then_stall(
     chunk: Bytes,
 ) -> impl futures_util::Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + Sync + 'static {
     let (tx, rx) = tokio::sync::mpsc::channel(1);
@@ -241,10 +241,10 @@ fn futures_once(
         tokio::time::sleep(Duration::from_secs(600)).await;
         drop(tx);
     });
-    tokio_stream_from(rx)
+    receiver_stream(rx)
 }
 
-fn tokio_stream_from<T: Send + 'static>(
+fn receiver_stream<T: Send + 'static>(
     mut rx: tokio::sync::mpsc::Receiver<T>,
 ) -> impl futures_util::Stream<Item = T> + Send + Sync + 'static {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))

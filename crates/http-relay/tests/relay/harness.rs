@@ -8,6 +8,7 @@ use std::time::Duration;
 use config::{Config, OtherRequests, PortRange};
 use http_relay::Relay;
 use test_support::dns_server::TestDns;
+use test_support::recording_target::{Behaviour, RecordingTarget};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -178,4 +179,15 @@ pub async fn challenge(addr: SocketAddr, host: &str, token: &str) -> Reply {
 /// The SRV owner name for `domain` (http-01).
 pub fn owner(domain: &str) -> String {
     format!("_acme-challenge._tcp.{domain}")
+}
+
+/// A target with `behaviour` that `domain`'s SRV record points at (`t.<domain>`, A
+/// 127.0.0.1).
+pub async fn srv_target(dns: &TestDns, domain: &str, behaviour: Behaviour) -> RecordingTarget {
+    let target = RecordingTarget::start_on("127.0.0.1:0", behaviour).await;
+    let host = format!("t.{domain}");
+    dns.set_srv(&owner(domain), &[(0, 0, target.port(), &host)], 60)
+        .await;
+    dns.set_a(&host, &[std::net::Ipv4Addr::LOCALHOST], 60).await;
+    target
 }

@@ -1,26 +1,14 @@
 //! Requests that must not go anywhere: wrong methods, bad tokens and hosts,
 //! forward-proxy forms, smuggling attempts, loops.
 
-use std::net::Ipv4Addr;
-
-use test_support::dns_server::TestDns;
-use test_support::recording_target::RecordingTarget;
+use test_support::recording_target::Behaviour;
 
 use crate::harness::*;
-
-async fn with_target(dns: &TestDns, domain: &str) -> RecordingTarget {
-    let target = RecordingTarget::start().await;
-    let host = format!("t.{domain}");
-    dns.set_srv(&owner(domain), &[(0, 0, target.port(), &host)], 60)
-        .await;
-    dns.set_a(&host, &[Ipv4Addr::LOCALHOST], 60).await;
-    target
-}
 
 #[tokio::test]
 async fn only_get_and_head_are_relayed() {
     let dns = dns().await;
-    let target = with_target(&dns, "m.test").await;
+    let target = srv_target(&dns, "m.test", Behaviour::Answer).await;
     let relay = start_with(&dns, |_| {}).await;
     for method in ["POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH"] {
         let reply = request(
@@ -80,7 +68,7 @@ async fn bad_hosts_are_400() {
 #[tokio::test]
 async fn connect_and_absolute_form_never_make_a_forward_proxy() {
     let dns = dns().await;
-    let target = with_target(&dns, "abs.test").await;
+    let target = srv_target(&dns, "abs.test", Behaviour::Answer).await;
     let relay = start_with(&dns, |_| {}).await;
 
     let connect = raw(
@@ -110,7 +98,7 @@ async fn connect_and_absolute_form_never_make_a_forward_proxy() {
 #[tokio::test]
 async fn smuggling_attempts_are_refused() {
     let dns = dns().await;
-    let target = with_target(&dns, "smug.test").await;
+    let target = srv_target(&dns, "smug.test", Behaviour::Answer).await;
     let relay = start_with(&dns, |_| {}).await;
 
     let cl_te = raw(
@@ -155,7 +143,7 @@ async fn smuggling_attempts_are_refused() {
 #[tokio::test]
 async fn a_request_that_already_passed_this_relay_is_a_loop() {
     let dns = dns().await;
-    let target = with_target(&dns, "loop.test").await;
+    let target = srv_target(&dns, "loop.test", Behaviour::Answer).await;
     let relay = start_with(&dns, |_| {}).await;
     let reply = request(
         relay.addr,
@@ -176,7 +164,7 @@ async fn a_request_that_already_passed_this_relay_is_a_loop() {
 async fn random_bytes_never_break_the_relay() {
     use rand::{Rng, SeedableRng};
     let dns = dns().await;
-    let target = with_target(&dns, "after.test").await;
+    let target = srv_target(&dns, "after.test", Behaviour::Answer).await;
     let relay = start_with(&dns, |_| {}).await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
     let prefixes: [&[u8]; 4] = [

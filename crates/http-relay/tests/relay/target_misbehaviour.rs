@@ -1,26 +1,14 @@
 //! Targets that send too much, too slowly, or a redirect.
 
-use std::net::Ipv4Addr;
-
-use test_support::dns_server::TestDns;
-use test_support::recording_target::{Behaviour, RecordingTarget};
+use test_support::recording_target::Behaviour;
 
 use crate::harness::*;
-
-async fn target(dns: &TestDns, domain: &str, behaviour: Behaviour) -> RecordingTarget {
-    let target = RecordingTarget::start_on("127.0.0.1:0", behaviour).await;
-    let host = format!("t.{domain}");
-    dns.set_srv(&owner(domain), &[(0, 0, target.port(), &host)], 60)
-        .await;
-    dns.set_a(&host, &[Ipv4Addr::LOCALHOST], 60).await;
-    target
-}
 
 #[tokio::test]
 async fn a_body_over_the_cap_is_a_502_and_at_the_cap_is_fine() {
     let dns = dns().await;
-    let _big = target(&dns, "big.test", Behaviour::Oversize(1025)).await;
-    let _edge = target(&dns, "edge.test", Behaviour::Oversize(1024)).await;
+    let _big = srv_target(&dns, "big.test", Behaviour::Oversize(1025)).await;
+    let _edge = srv_target(&dns, "edge.test", Behaviour::Oversize(1024)).await;
     let relay = start_with(&dns, |_| {}).await;
     let reply = challenge(relay.addr, "big.test", "tok").await;
     assert_eq!(reply.status, 502);
@@ -37,7 +25,7 @@ async fn a_body_over_the_cap_is_a_502_and_at_the_cap_is_fine() {
 #[tokio::test]
 async fn a_body_that_stalls_is_a_504() {
     let dns = dns().await;
-    let _slow = target(&dns, "stall.test", Behaviour::StallBody).await;
+    let _slow = srv_target(&dns, "stall.test", Behaviour::StallBody).await;
     let relay = start_with(&dns, |_| {}).await;
     let reply = challenge(relay.addr, "stall.test", "tok").await;
     assert_eq!(reply.status, 504, "{reply:?}");
@@ -46,7 +34,7 @@ async fn a_body_that_stalls_is_a_504() {
 #[tokio::test]
 async fn redirects_come_back_unfollowed() {
     let dns = dns().await;
-    let redirecting = target(
+    let redirecting = srv_target(
         &dns,
         "redir.test",
         Behaviour::Redirect(301, "http://elsewhere.test:8080/x"),
