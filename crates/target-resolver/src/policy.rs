@@ -84,13 +84,14 @@ impl TargetPolicy {
             return Err(Refusal::Port(port));
         }
         let addr = canonical(addr);
-        let allowed_by: Vec<&IpNet> = self.networks.iter().filter(|n| n.contains(&addr)).collect();
-        if allowed_by.is_empty() {
+        if !self.networks.iter().any(|n| n.contains(&addr)) {
             return Err(Refusal::Network(addr));
         }
         for (range, name) in &self.special {
-            // "Explicitly allowed": an allowed network that lies inside the special range.
-            if range.contains(&addr) && !allowed_by.iter().any(|n| range.contains(*n)) {
+            // "Explicitly allowed": an allowed network holding the address that itself
+            // lies inside the special range.
+            let explicit = || self.networks.iter().any(|n| n.contains(&addr) && range.contains(n));
+            if range.contains(&addr) && !explicit() {
                 return Err(Refusal::Special { addr, range: name });
             }
         }
