@@ -90,7 +90,11 @@ impl TargetPolicy {
         for (range, name) in &self.special {
             // "Explicitly allowed": an allowed network holding the address that itself
             // lies inside the special range.
-            let explicit = || self.networks.iter().any(|n| n.contains(&addr) && range.contains(n));
+            let explicit = || {
+                self.networks
+                    .iter()
+                    .any(|n| n.contains(&addr) && range.contains(n))
+            };
             if range.contains(&addr) && !explicit() {
                 return Err(Refusal::Special { addr, range: name });
             }
