@@ -16,9 +16,6 @@ use crate::harness;
 
 const DOMAIN: &str = "nginx-front.test";
 
-/// The relay's address as written in the shipped snippet.
-const SHIPPED_RELAY_ADDR: &str = "127.0.0.1:8080";
-
 #[tokio::test]
 async fn lego_gets_a_certificate_through_nginx_and_the_relay() -> anyhow::Result<()> {
     if programs::interop_opted_out() {
@@ -29,27 +26,8 @@ async fn lego_gets_a_certificate_through_nginx_and_the_relay() -> anyhow::Result
     programs::require("nginx")?;
 
     let lego_port = programs::free_tcp_port();
-    let target = harness::client_host(DOMAIN);
-    let dns = harness::dns_for(DOMAIN, &[(10, 0, lego_port, &target)]).await;
-
-    let config_dir = tempfile::tempdir()?;
-    let config_path = config_dir.path().join("acme-srv.toml");
-    std::fs::write(
-        &config_path,
-        format!(
-            "[relay]\ntrusted_proxies = [\"{}/32\"]\n",
-            harness::PROXY_SOURCE
-        ),
-    )?;
-    let config_arg = config_path.to_string_lossy().into_owned();
-    let relay = harness::start_relay(&dns, DOMAIN, &["--config", &config_arg]).await?;
-
-    let snippet = harness::shipped_file("deploy/nginx/acme-srv.conf")?;
-    anyhow::ensure!(
-        snippet.contains(SHIPPED_RELAY_ADDR),
-        "deploy/nginx/acme-srv.conf no longer names the relay as {SHIPPED_RELAY_ADDR}"
-    );
-    let snippet = snippet.replace(SHIPPED_RELAY_ADDR, &relay.addr("http").to_string());
+    let (dns, relay, _config_dir) = harness::relay_behind_proxy(DOMAIN, lego_port).await?;
+    let snippet = harness::shipped_snippet("deploy/nginx/acme-srv.conf", &relay)?;
     let server_block = format!(
         "server {{\n\
          listen 127.0.0.1:@PORT@;\n\

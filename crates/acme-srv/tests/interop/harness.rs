@@ -316,3 +316,35 @@ async fn append_lines(stream: impl AsyncRead + Unpin, text: Arc<Mutex<String>>) 
         text.push('\n');
     }
 }
+
+/// The relay's address as written in the shipped nginx and HAProxy snippets.
+pub const SHIPPED_RELAY_ADDR: &str = "127.0.0.1:8080";
+
+/// A relay behind a front end: DNS for `domain` with lego's SRV target on `lego_port`,
+/// and a relay whose config file trusts [`PROXY_SOURCE`]. The temp dir holds the file.
+pub async fn relay_behind_proxy(
+    domain: &str,
+    lego_port: u16,
+) -> anyhow::Result<(TestDns, AcmeSrv, tempfile::TempDir)> {
+    let target = client_host(domain);
+    let dns = dns_for(domain, &[(10, 0, lego_port, &target)]).await;
+    let config_dir = tempfile::tempdir()?;
+    let config_path = config_dir.path().join("acme-srv.toml");
+    std::fs::write(
+        &config_path,
+        format!("[relay]\ntrusted_proxies = [\"{PROXY_SOURCE}/32\"]\n"),
+    )?;
+    let config_arg = config_path.to_string_lossy().into_owned();
+    let relay = start_relay(&dns, domain, &["--config", &config_arg]).await?;
+    Ok((dns, relay, config_dir))
+}
+
+/// The shipped snippet at `relative` with the relay's address put in.
+pub fn shipped_snippet(relative: &str, relay: &AcmeSrv) -> anyhow::Result<String> {
+    let snippet = shipped_file(relative)?;
+    anyhow::ensure!(
+        snippet.contains(SHIPPED_RELAY_ADDR),
+        "{relative} no longer names the relay as {SHIPPED_RELAY_ADDR}"
+    );
+    Ok(snippet.replace(SHIPPED_RELAY_ADDR, &relay.addr("http").to_string()))
+}
