@@ -12,6 +12,7 @@
 //! after command-line flags override keys). `docs/configuration.md` documents every key.
 #![forbid(unsafe_code)]
 
+mod dns;
 mod error;
 mod ports;
 
@@ -24,6 +25,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 pub use srv_scheme::DomainPattern;
 
+pub use dns::{AdminConfig, ApiConfig, DnsConfig, SoaConfig, StoreConfig, ZoneConfig};
 pub use error::ConfigError;
 pub use ports::PortRange;
 
@@ -41,6 +43,17 @@ pub struct Config {
     pub targets: TargetPolicyConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The authoritative DNS server; `None` when the file has no `[dns]` table.
+    pub dns: Option<DnsConfig>,
+    /// The management API; `None` when the file has no `[api]` table.
+    pub api: Option<ApiConfig>,
+    /// The record store.
+    pub store: StoreConfig,
+    /// The admin listener of `dns` and `serve`.
+    pub admin: AdminConfig,
+    /// Whether the file has a `[relay]` table (what `serve` runs).
+    #[serde(skip)]
+    pub relay_table_present: bool,
 }
 
 /// `[relay]`: listeners, the non-challenge modes, limits and timeouts.
@@ -332,10 +345,12 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     let deserializer = toml::de::Deserializer::parse(text)
         .map_err(|e| ConfigError::from_toml(file, text, String::new(), &e))?;
-    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+    let mut config: Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let key = e.path().to_string();
         ConfigError::from_toml(file, text, key, e.inner())
-    })
+    })?;
+    config.relay_table_present = text.parse::<toml::Table>().is_ok_and(|t| t.contains_key("relay"));
+    Ok(config)
 }
 
 impl Config {
@@ -451,6 +466,39 @@ impl Config {
         }
         if self.resolver.attempts == 0 {
             return Err(invalid("resolver.attempts", "must be at least 1".into()));
+        }
+        if let Some(dns) = &self.dns {
+            if dns.listen.is_empty() {
+                return Err(invalid("dns.listen", "at least one address is needed".into()));
+            }
+            let mut origins = std::collections::BTreeSet::new();
+            for (i, zone) in dns.zones.iter().enumerate() {
+                let key = format!("dns.zones[{i}].origin");
+                let origin = srv_scheme::normalize_host(&zone.origin).map_err(|e| invalid(&key, e.to_string()))?;
+                if !origins.insert(origin.clone()) {
+                    return Err(invalid(&key, format!("zone {origin} is listed twice")));
+                }
+                if zone.soa.minimum == 0 || zone.soa.ttl == 0 {
+                    return Err(invalid(&format!("dns.zones[{i}].soa"), "ttl and minimum must be at least 1".into()));
+                }
+            }
+        }
+        if let Some(api) = &self.api {
+            if api.txt_keep == 0 {
+                return Err(invalid("api.txt_keep", "must be at least 1".into()));
+            }
+            if let Some(zone) = &api.acme_dns_zone {
+                let zone = srv_scheme::normalize_host(zone).map_err(|e| invalid("api.acme_dns_zone", e.to_string()))?;
+                let served = self.dns.iter().flat_map(|d| &d.zones).any(|z| {
+                    srv_scheme::normalize_host(&z.origin).is_ok_and(|o| zone == o || zone.ends_with(&format!(".{o}")))
+                });
+                if !served {
+                    return Err(invalid("api.acme_dns_zone", format!("{zone} is not inside a zone in [[dns.zones]]")));
+                }
+            }
+        }
+        if !self.store.url.starts_with("sqlite://") || self.store.url.len() <= "sqlite://".len() {
+            return Err(invalid("store.url", format!("{:?}: expected sqlite://PATH", self.store.url)));
         }
         if self.targets.allow_ports.is_empty() {
             return Err(invalid(

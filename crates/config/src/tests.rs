@@ -87,3 +87,25 @@ fn shipped_example_config_is_valid() {
     let config = load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert!(!config.challenge.allow_domains.is_empty());
 }
+
+#[test]
+fn dns_and_api_tables_are_optional_and_checked() {
+    let config = parse("t.toml", "").unwrap();
+    assert!(config.dns.is_none() && config.api.is_none() && !config.relay_table_present);
+
+    let text = "[relay]\n[dns]\nlisten = [\"127.0.0.1:5353\"]\n[[dns.zones]]\norigin = \"Acme.Example.com.\"\n[api]\nacme_dns_zone = \"auth.acme.example.com\"\n[store]\nurl = \"sqlite://data/x.sqlite\"\n";
+    let config = parse("t.toml", text).unwrap();
+    config.validate("t.toml").unwrap();
+    assert!(config.relay_table_present);
+    assert_eq!(config.dns.as_ref().unwrap().zones[0].soa.minimum, 60);
+    assert_eq!(config.api.as_ref().unwrap().txt_keep, 2);
+
+    let e = err("[dns]\n[[dns.zones]]\norigin = \"a.test\"\n[[dns.zones]]\norigin = \"A.test.\"\n");
+    assert!(e.contains("dns.zones[1].origin") && e.contains("listed twice"), "{e}");
+    let e = err("[dns]\n[[dns.zones]]\norigin = \"a.test\"\n[api]\nacme_dns_zone = \"other.test\"\n");
+    assert!(e.contains("api.acme_dns_zone") && e.contains("not inside a zone"), "{e}");
+    let e = err("[store]\nurl = \"postgres://x\"\n");
+    assert!(e.contains("store.url"), "{e}");
+    let e = err("[dns]\n[[dns.zones]]\norigin = \"a.test\"\nserial = 5\n");
+    assert!(e.contains("dns.zones") && e.contains("unknown field `serial`"), "{e}");
+}
