@@ -239,3 +239,36 @@ fn require_finds_nginx_in_usr_sbin() -> anyhow::Result<()> {
     assert!(path.ends_with("nginx"), "{}", path.display());
     Ok(())
 }
+
+/// BIND serves a zone and Unbound recurses into it through a stub zone; `dig` through
+/// Unbound sees BIND's answer.
+#[tokio::test]
+async fn unbound_recurses_into_bind() -> anyhow::Result<()> {
+    use test_support::programs::{bind::Bind, unbound::Unbound};
+    if test_support::programs::interop_opted_out() {
+        return Ok(());
+    }
+    let dig = test_support::programs::require("dig")?;
+    let zone = "$ORIGIN customer.test.\n$TTL 60\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 127.0.0.1\nwww A 127.0.0.7\n";
+    let bind = Bind::start("customer.test", zone).await?;
+    let unbound = Unbound::start(&[("customer.test", bind.addr())]).await?;
+    let out = tokio::process::Command::new(dig)
+        .args([
+            "+short",
+            "-p",
+            &unbound.addr().port().to_string(),
+            "@127.0.0.1",
+            "www.customer.test",
+            "A",
+        ])
+        .output()
+        .await?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    anyhow::ensure!(
+        text.trim() == "127.0.0.7",
+        "dig through unbound gave {text:?}\nbind:\n{}\nunbound:\n{}",
+        bind.output(),
+        unbound.output()
+    );
+    Ok(())
+}

@@ -16,10 +16,12 @@
 //!
 //! The verified commands and their gotchas are in `shared/interop-notes.md`.
 
+pub mod bind;
 pub mod certbot;
 pub mod lego;
 pub mod nginx;
 pub mod pebble;
+pub mod unbound;
 
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};

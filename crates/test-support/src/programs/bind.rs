@@ -1,0 +1,65 @@
+//! BIND (`named`) as a customer's own authoritative server: one primary zone from a
+//! zone text the test writes, on a free loopback port, in the foreground.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use anyhow::Context as _;
+use tempfile::TempDir;
+
+use super::{RunningProgram, free_tcp_port, loopback_command, require};
+
+/// A running `named`; killed when dropped.
+#[derive(Debug)]
+pub struct Bind {
+    program: RunningProgram,
+    addr: SocketAddr,
+    _dir: TempDir,
+}
+
+impl Bind {
+    /// Serves `zone` (origin without trailing dot) from `zone_text` (an RFC 1035 zone
+    /// file, `$ORIGIN` set by the caller or implied) on `127.0.0.1`, UDP and TCP.
+    pub async fn start(zone: &str, zone_text: &str) -> anyhow::Result<Self> {
+        let named = require("named")?;
+        let dir = tempfile::tempdir().context("creating named's directory")?;
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_tcp_port()));
+        let d = dir.path().display();
+        let zone_file = dir.path().join("zone.db");
+        std::fs::write(&zone_file, zone_text).context("writing the zone file")?;
+        let config = format!(
+            "options {{\n  directory \"{d}\";\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  \
+             listen-on port {port} {{ 127.0.0.1; }};\n  listen-on-v6 {{ none; }};\n  recursion no;\n  \
+             dnssec-validation no;\n  allow-query {{ any; }};\n  check-integrity no;\n}};\n\
+             controls {{ }};\n\
+             zone \"{zone}\" {{ type primary; file \"{file}\"; }};\n",
+            port = addr.port(),
+            file = zone_file.display(),
+        );
+        let config_path = dir.path().join("named.conf");
+        std::fs::write(&config_path, config).context("writing named.conf")?;
+        let mut command = loopback_command(&named);
+        command
+            .arg("-g")
+            .arg("-4")
+            .arg("-c")
+            .arg(&config_path)
+            .current_dir(dir.path());
+        let mut program = RunningProgram::spawn("named", command)?;
+        program.wait_until_listening(&[addr], String::new).await?;
+        Ok(Self {
+            program,
+            addr,
+            _dir: dir,
+        })
+    }
+
+    /// Where it answers.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Everything named printed so far.
+    pub fn output(&self) -> String {
+        self.program.output()
+    }
+}
