@@ -7,6 +7,7 @@
 //! - [`recording_target`]: small HTTP servers standing in for ACME clients (the SRV
 //!   targets); they record every connection and request, and can misbehave on purpose
 //!   (hang, send too much, redirect).
+//! - [`api_client`]: a raw HTTP/1.1 JSON client for the management API.
 //! - [`binary`]: starts the real `acme-srv` binary with `--listen 127.0.0.1:0` and reads
 //!   the bound addresses back from its log.
 //! - [`programs`]: the real programs used for interop (pebble, lego, certbot, nginx),
@@ -14,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+pub mod api_client;
 pub mod binary;
 pub mod dns_server;
 pub mod programs;

@@ -11,7 +11,8 @@
 //! and is killed when that runs out. A successful run takes about 6 s, most of it a fixed
 //! 5 s poll inside lego.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
@@ -30,7 +31,7 @@ pub async fn obtain_http01(
     domain: &str,
     listen_port: u16,
 ) -> anyhow::Result<IssuedCertificate> {
-    obtain(pebble, domain, Challenge::Http01, listen_port).await
+    obtain(pebble, domain, Challenge::Http01(listen_port)).await
 }
 
 /// Obtains a certificate for `domain` with tls-alpn-01, lego listening on
@@ -44,31 +45,74 @@ pub async fn obtain_tls_alpn01(
     domain: &str,
     listen_port: u16,
 ) -> anyhow::Result<IssuedCertificate> {
-    obtain(pebble, domain, Challenge::TlsAlpn01, listen_port).await
+    obtain(pebble, domain, Challenge::TlsAlpn01(listen_port)).await
 }
 
 /// The challenge types lego solves here, each with its own flags.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Challenge {
-    Http01,
-    TlsAlpn01,
+    Http01(u16),
+    TlsAlpn01(u16),
+    /// dns-01 through lego's `acme-dns` provider.
+    AcmeDns01 {
+        api_base: String,
+        storage: PathBuf,
+        resolver: SocketAddr,
+    },
 }
 
 impl Challenge {
-    fn flags(self, listen_port: u16) -> [String; 3] {
-        let listen = format!("{}:{listen_port}", Ipv4Addr::LOCALHOST);
+    fn flags(&self) -> Vec<String> {
+        let listen = |port: &u16| format!("{}:{port}", Ipv4Addr::LOCALHOST);
         match self {
-            Self::Http01 => ["--http".into(), "--http.port".into(), listen],
-            Self::TlsAlpn01 => ["--tls".into(), "--tls.port".into(), listen],
+            Self::Http01(port) => vec!["--http".into(), "--http.port".into(), listen(port)],
+            Self::TlsAlpn01(port) => vec!["--tls".into(), "--tls.port".into(), listen(port)],
+            Self::AcmeDns01 { resolver, .. } => vec![
+                "--dns".into(),
+                "acme-dns".into(),
+                "--dns.resolvers".into(),
+                resolver.to_string(),
+                "--dns.disable-cp".into(),
+            ],
         }
     }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::AcmeDns01 {
+                api_base, storage, ..
+            } => vec![
+                ("ACME_DNS_API_BASE", api_base.clone()),
+                ("ACME_DNS_STORAGE_PATH", storage.display().to_string()),
+            ],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Obtains a certificate for `domain` with dns-01 through lego's `acme-dns` provider:
+/// `api_base` is the acme-dns API, `storage` lego's account file (pre-filled by the
+/// caller with a registration, else lego stops and asks for a CNAME), `resolver` the DNS
+/// server lego checks propagation against.
+pub async fn obtain_dns01_acme_dns(
+    pebble: &Pebble,
+    domain: &str,
+    api_base: &str,
+    storage: &Path,
+    resolver: SocketAddr,
+) -> anyhow::Result<IssuedCertificate> {
+    let challenge = Challenge::AcmeDns01 {
+        api_base: api_base.to_owned(),
+        storage: storage.to_owned(),
+        resolver,
+    };
+    obtain(pebble, domain, challenge).await
 }
 
 async fn obtain(
     pebble: &Pebble,
     domain: &str,
     challenge: Challenge,
-    listen_port: u16,
 ) -> anyhow::Result<IssuedCertificate> {
     let program_path = require("lego")?;
     let state_dir = tempfile::tempdir().context("creating lego's state directory")?;
@@ -84,7 +128,8 @@ async fn obtain(
         .arg(format!("acme-srv-test@{domain}"))
         .arg("--domains")
         .arg(domain)
-        .args(challenge.flags(listen_port))
+        .args(challenge.flags())
+        .envs(challenge.env())
         .arg("--accept-tos")
         .arg("run");
     let finished = run_to_completion("lego", command, CLIENT_TIMEOUT).await?;
@@ -97,7 +142,7 @@ async fn obtain(
         .join(format!("{file_stem}.crt"));
     if !finished.status.success() {
         bail!(
-            "lego ({challenge:?}, {domain}, 127.0.0.1:{listen_port}) exited with {}; its output:\n{}",
+            "lego ({challenge:?}, {domain}) exited with {}; its output:\n{}",
             finished.status,
             finished.output
         );

@@ -18,6 +18,7 @@
 
 pub mod bind;
 pub mod certbot;
+pub mod dig;
 pub mod lego;
 pub mod nginx;
 pub mod pebble;
