@@ -20,6 +20,28 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the port-80 relay.
     Relay(RelayArgs),
+    /// Run the authoritative DNS server (and the management API when configured).
+    Dns(DnsArgs),
+    /// Run every part the configuration file enables: [relay], [dns], [api].
+    Serve {
+        /// The configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Change or list records through the management API.
+    Records {
+        #[command(flatten)]
+        api: ApiClientArgs,
+        #[command(subcommand)]
+        command: RecordsCommand,
+    },
+    /// Create, list or revoke API keys (needs the admin token).
+    Keys {
+        #[command(flatten)]
+        api: ApiClientArgs,
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Work with configuration files.
     Config {
         #[command(subcommand)]
@@ -123,4 +145,150 @@ impl RelayArgs {
         }
         Ok(())
     }
+}
+
+/// `acme-srv dns`: each flag overrides the file key of the same name.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DnsArgs {
+    /// Configuration file (TOML).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to answer DNS on, UDP and TCP (dns.listen); port 0 picks a free port.
+    #[arg(long, value_name = "ADDR")]
+    listen: Vec<SocketAddr>,
+    /// Address of the management API (api.listen); enables the API.
+    #[arg(long, value_name = "ADDR")]
+    api_listen: Option<SocketAddr>,
+    /// Store URL, `sqlite://PATH` (store.url).
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
+    /// Admin listener for /metrics and /healthz (admin.listen).
+    #[arg(long, value_name = "ADDR")]
+    admin_listen: Option<SocketAddr>,
+    /// Log format (log.format): text or json.
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<LogFormat>,
+}
+
+impl DnsArgs {
+    /// The configuration with the flags applied, validated; and whether to run the API.
+    pub(crate) fn load_config(&self) -> anyhow::Result<(Config, bool)> {
+        let (mut config, source) = match &self.config {
+            Some(path) => (config::load(path)?, path.display().to_string()),
+            None => (Config::default(), "defaults".to_owned()),
+        };
+        let dns = config.dns.get_or_insert_with(Default::default);
+        if !self.listen.is_empty() {
+            dns.listen.clone_from(&self.listen);
+        }
+        if let Some(addr) = self.api_listen {
+            config.api.get_or_insert_with(Default::default).listen = addr;
+        }
+        if let Some(url) = &self.store {
+            config.store.url.clone_from(url);
+        }
+        if self.admin_listen.is_some() {
+            config.admin.listen = self.admin_listen;
+        }
+        if let Some(format) = self.log_format {
+            config.log.format = format;
+        }
+        config.validate(&format!("{source} with command-line flags"))?;
+        let api = config.api.is_some();
+        Ok((config, api))
+    }
+}
+
+/// Where the management API is and how to authenticate.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ApiClientArgs {
+    /// Base URL of the management API.
+    #[arg(
+        long,
+        env = "ACME_SRV_API",
+        default_value = "http://127.0.0.1:8053",
+        global = true
+    )]
+    pub(crate) api: String,
+    /// Admin token or API key (`<id>.<secret>`).
+    #[arg(long, env = "ACME_SRV_TOKEN", hide_env_values = true, global = true)]
+    pub(crate) token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RecordsCommand {
+    /// Set the SRV record at OWNER (replacing the RRset, or adding with --add).
+    SetSrv {
+        /// Owner, e.g. `_acme-challenge._tcp.www.example.com`.
+        owner: String,
+        /// Target host name, or `.` to opt out.
+        #[arg(long)]
+        target: String,
+        /// Target port.
+        #[arg(long, default_value_t = 80)]
+        port: u16,
+        /// Priority (lower first).
+        #[arg(long, default_value_t = 10)]
+        priority: u16,
+        /// Weight within the priority.
+        #[arg(long, default_value_t = 0)]
+        weight: u16,
+        /// TTL in seconds.
+        #[arg(long, default_value_t = 60)]
+        ttl: u32,
+        /// Add to the RRset instead of replacing it.
+        #[arg(long)]
+        add: bool,
+    },
+    /// Set the TXT values at OWNER (replacing the RRset).
+    SetTxt {
+        /// Owner, e.g. `_acme-challenge.www.example.com`.
+        owner: String,
+        /// The values.
+        #[arg(required = true)]
+        values: Vec<String>,
+        /// TTL in seconds.
+        #[arg(long, default_value_t = 60)]
+        ttl: u32,
+    },
+    /// List records, all or under a name.
+    List {
+        /// Only records at or below this name.
+        #[arg(long)]
+        under: Option<String>,
+    },
+    /// Remove the records at OWNER (of one type, or all).
+    Rm {
+        /// Owner name.
+        owner: String,
+        /// Only this type (A, AAAA, CNAME, SRV, TXT).
+        #[arg(long = "type")]
+        record_type: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Create a key; its secret is printed once.
+    Create {
+        /// A name the key may change (exactly that name).
+        #[arg(long)]
+        exact: Vec<String>,
+        /// A name the key may change, with everything below it.
+        #[arg(long)]
+        subtree: Vec<String>,
+        /// A network the key may be used from (default: any).
+        #[arg(long)]
+        source_cidr: Vec<String>,
+        /// What the key is for.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List keys (without secrets).
+    List,
+    /// Revoke a key.
+    Revoke {
+        /// The key id.
+        id: String,
+    },
 }

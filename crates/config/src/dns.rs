@@ -18,7 +18,10 @@ pub struct DnsConfig {
 impl Default for DnsConfig {
     fn default() -> Self {
         Self {
-            listen: vec![SocketAddr::from(([0, 0, 0, 0], 53)), SocketAddr::from(([0u16; 8], 53))],
+            listen: vec![
+                SocketAddr::from(([0, 0, 0, 0], 53)),
+                SocketAddr::from(([0u16; 8], 53)),
+            ],
             zones: Vec::new(),
         }
     }
@@ -69,7 +72,15 @@ pub struct SoaConfig {
 
 impl Default for SoaConfig {
     fn default() -> Self {
-        Self { mname: None, rname: None, refresh: 3600, retry: 600, expire: 604_800, minimum: 60, ttl: 3600 }
+        Self {
+            mname: None,
+            rname: None,
+            refresh: 3600,
+            retry: 600,
+            expire: 604_800,
+            minimum: 60,
+            ttl: 3600,
+        }
     }
 }
 
@@ -112,7 +123,9 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { url: "sqlite:///var/lib/acme-srv/acme-srv.sqlite".to_owned() }
+        Self {
+            url: "sqlite:///var/lib/acme-srv/acme-srv.sqlite".to_owned(),
+        }
     }
 }
 

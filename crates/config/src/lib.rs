@@ -349,7 +349,9 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         let key = e.path().to_string();
         ConfigError::from_toml(file, text, key, e.inner())
     })?;
-    config.relay_table_present = text.parse::<toml::Table>().is_ok_and(|t| t.contains_key("relay"));
+    config.relay_table_present = text
+        .parse::<toml::Table>()
+        .is_ok_and(|t| t.contains_key("relay"));
     Ok(config)
 }
 
@@ -469,17 +471,24 @@ impl Config {
         }
         if let Some(dns) = &self.dns {
             if dns.listen.is_empty() {
-                return Err(invalid("dns.listen", "at least one address is needed".into()));
+                return Err(invalid(
+                    "dns.listen",
+                    "at least one address is needed".into(),
+                ));
             }
             let mut origins = std::collections::BTreeSet::new();
             for (i, zone) in dns.zones.iter().enumerate() {
                 let key = format!("dns.zones[{i}].origin");
-                let origin = srv_scheme::normalize_host(&zone.origin).map_err(|e| invalid(&key, e.to_string()))?;
+                let origin = srv_scheme::normalize_host(&zone.origin)
+                    .map_err(|e| invalid(&key, e.to_string()))?;
                 if !origins.insert(origin.clone()) {
                     return Err(invalid(&key, format!("zone {origin} is listed twice")));
                 }
                 if zone.soa.minimum == 0 || zone.soa.ttl == 0 {
-                    return Err(invalid(&format!("dns.zones[{i}].soa"), "ttl and minimum must be at least 1".into()));
+                    return Err(invalid(
+                        &format!("dns.zones[{i}].soa"),
+                        "ttl and minimum must be at least 1".into(),
+                    ));
                 }
             }
         }
@@ -488,17 +497,25 @@ impl Config {
                 return Err(invalid("api.txt_keep", "must be at least 1".into()));
             }
             if let Some(zone) = &api.acme_dns_zone {
-                let zone = srv_scheme::normalize_host(zone).map_err(|e| invalid("api.acme_dns_zone", e.to_string()))?;
+                let zone = srv_scheme::normalize_host(zone)
+                    .map_err(|e| invalid("api.acme_dns_zone", e.to_string()))?;
                 let served = self.dns.iter().flat_map(|d| &d.zones).any(|z| {
-                    srv_scheme::normalize_host(&z.origin).is_ok_and(|o| zone == o || zone.ends_with(&format!(".{o}")))
+                    srv_scheme::normalize_host(&z.origin)
+                        .is_ok_and(|o| zone == o || zone.ends_with(&format!(".{o}")))
                 });
                 if !served {
-                    return Err(invalid("api.acme_dns_zone", format!("{zone} is not inside a zone in [[dns.zones]]")));
+                    return Err(invalid(
+                        "api.acme_dns_zone",
+                        format!("{zone} is not inside a zone in [[dns.zones]]"),
+                    ));
                 }
             }
         }
         if !self.store.url.starts_with("sqlite://") || self.store.url.len() <= "sqlite://".len() {
-            return Err(invalid("store.url", format!("{:?}: expected sqlite://PATH", self.store.url)));
+            return Err(invalid(
+                "store.url",
+                format!("{:?}: expected sqlite://PATH", self.store.url),
+            ));
         }
         if self.targets.allow_ports.is_empty() {
             return Err(invalid(

@@ -101,11 +101,21 @@ fn dns_and_api_tables_are_optional_and_checked() {
     assert_eq!(config.api.as_ref().unwrap().txt_keep, 2);
 
     let e = err("[dns]\n[[dns.zones]]\norigin = \"a.test\"\n[[dns.zones]]\norigin = \"A.test.\"\n");
-    assert!(e.contains("dns.zones[1].origin") && e.contains("listed twice"), "{e}");
-    let e = err("[dns]\n[[dns.zones]]\norigin = \"a.test\"\n[api]\nacme_dns_zone = \"other.test\"\n");
-    assert!(e.contains("api.acme_dns_zone") && e.contains("not inside a zone"), "{e}");
+    assert!(
+        e.contains("dns.zones[1].origin") && e.contains("listed twice"),
+        "{e}"
+    );
+    let e =
+        err("[dns]\n[[dns.zones]]\norigin = \"a.test\"\n[api]\nacme_dns_zone = \"other.test\"\n");
+    assert!(
+        e.contains("api.acme_dns_zone") && e.contains("not inside a zone"),
+        "{e}"
+    );
     let e = err("[store]\nurl = \"postgres://x\"\n");
     assert!(e.contains("store.url"), "{e}");
     let e = err("[dns]\n[[dns.zones]]\norigin = \"a.test\"\nserial = 5\n");
-    assert!(e.contains("dns.zones") && e.contains("unknown field `serial`"), "{e}");
+    assert!(
+        e.contains("dns.zones") && e.contains("unknown field `serial`"),
+        "{e}"
+    );
 }

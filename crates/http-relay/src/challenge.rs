@@ -132,7 +132,9 @@ async fn relay_within_deadline(
             .await;
             match attempt {
                 Ok(response) => {
-                    let response = response.map(full);
+                    let mut response = response.map(full);
+                    // The target may speak HTTP/1.0; the client gets our own version.
+                    *response.version_mut() = hyper::Version::HTTP_11;
                     return (response, Some(target.target.clone()), Some(checked));
                 }
                 Err(e) if e.try_next() => {

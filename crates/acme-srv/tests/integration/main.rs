@@ -4,4 +4,5 @@
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
 mod config_cli;
+mod dns_process;
 mod relay_process;

@@ -27,15 +27,29 @@
 //!   `X-Forwarded-For` (it logs the CA's address, not nginx's).
 //! - [`behind_haproxy`]: the same with the shipped `deploy/haproxy/acme-srv.cfg`.
 //!
+//! And the DNS side (`acme-srv serve` with `[dns]` and `[api]`, see [`dns_side`]):
+//!
+//! - [`acme_dns_client`]: an unmodified acme-dns client (certbot-dns-acmedns) gets a certificate with
+//!   dns-01 against acme-srv's acme-dns-compatible API and DNS server.
+//! - [`srv_via_cli`]: the SRV record made with `acme-srv records set-srv` is served by
+//!   acme-srv's DNS, read by the relay, and lego gets an http-01 certificate.
+//! - [`delegation`]: a real BIND serves the customer's zone with a CNAME into acme-srv's
+//!   zone, a real Unbound recurses, the customer sets the SRV target with a scoped key,
+//!   and lego gets its certificate through the relay.
+//!
 //! The programs (pebble, lego, certbot, nginx, haproxy) come from Debian packages. A
 //! missing program fails the test with a message naming the package; the only way to
 //! skip these tests is `ACME_SRV_SKIP_INTEROP=1`, and a skip is printed.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
+mod dns_side;
 mod harness;
 
+mod acme_dns_client;
 mod behind_haproxy;
 mod behind_nginx;
 mod certbot_http01;
+mod delegation;
 mod failover;
 mod lego_http01;
+mod srv_via_cli;

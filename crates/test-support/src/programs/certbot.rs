@@ -32,6 +32,67 @@ pub async fn obtain_http01(
     domain: &str,
     listen_port: u16,
 ) -> anyhow::Result<IssuedCertificate> {
+    let flags = vec![
+        "--standalone".to_owned(),
+        "--http-01-address".to_owned(),
+        Ipv4Addr::LOCALHOST.to_string(),
+        "--http-01-port".to_owned(),
+        listen_port.to_string(),
+    ];
+    obtain(
+        pebble,
+        domain,
+        flags,
+        &format!("http-01 on 127.0.0.1:{listen_port}"),
+    )
+    .await
+}
+
+/// Obtains a certificate for `domain` with dns-01 through the `certbot-dns-acmedns`
+/// plugin (an unmodified acme-dns client, from PyPI): `api_base` is the acme-dns API,
+/// `registrations` the plugin's JSON file mapping the domain to its acme-dns account.
+pub async fn obtain_dns01_acme_dns(
+    pebble: &Pebble,
+    domain: &str,
+    api_base: &str,
+    registrations: &Path,
+) -> anyhow::Result<IssuedCertificate> {
+    let credentials = tempfile::Builder::new()
+        .suffix(".ini")
+        .tempfile()
+        .context("credentials file")?;
+    std::fs::write(
+        credentials.path(),
+        format!(
+            "dns_acmedns_api_url = {api_base}\ndns_acmedns_registration_file = {}\n",
+            registrations.display()
+        ),
+    )?;
+    let flags = vec![
+        "--authenticator".to_owned(),
+        "dns-acmedns".to_owned(),
+        "--dns-acmedns-credentials".to_owned(),
+        credentials.path().display().to_string(),
+        "--dns-acmedns-propagation-seconds".to_owned(),
+        "1".to_owned(),
+    ];
+    obtain(
+        pebble,
+        domain,
+        flags,
+        &format!("dns-01 via acme-dns at {api_base}"),
+    )
+    .await
+}
+
+/// Runs `certbot certonly` with the authenticator `flags`; `what` names the attempt in
+/// errors.
+async fn obtain(
+    pebble: &Pebble,
+    domain: &str,
+    flags: Vec<String>,
+    what: &str,
+) -> anyhow::Result<IssuedCertificate> {
     let program_path = require("certbot")?;
     let state_dir = tempfile::tempdir().context("creating certbot's state directory")?;
     let config_dir = state_dir.path().join("config");
@@ -42,15 +103,11 @@ pub async fn obtain_http01(
         .env("REQUESTS_CA_BUNDLE", pebble.ca_cert_path())
         .args([
             "certonly",
-            "--standalone",
             "--non-interactive",
             "--agree-tos",
+            "--no-eff-email",
         ])
-        .arg("--no-eff-email")
-        .arg("--http-01-address")
-        .arg(Ipv4Addr::LOCALHOST.to_string())
-        .arg("--http-01-port")
-        .arg(listen_port.to_string())
+        .args(flags)
         .arg("--server")
         .arg(pebble.directory_url())
         .arg("--config-dir")
@@ -68,7 +125,7 @@ pub async fn obtain_http01(
     let cert_path = config_dir.join("live").join(domain).join("fullchain.pem");
     if !finished.status.success() {
         bail!(
-            "certbot ({domain}, 127.0.0.1:{listen_port}) exited with {}; its output:\n{}\n{}",
+            "certbot ({domain}, {what}) exited with {}; its output:\n{}\n{}",
             finished.status,
             finished.output,
             debug_log_tail(&logs_dir)

@@ -11,8 +11,7 @@
 //! and is killed when that runs out. A successful run takes about 6 s, most of it a fixed
 //! 5 s poll inside lego.
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::net::Ipv4Addr;
 
 use anyhow::{Context as _, bail};
 
@@ -53,12 +52,6 @@ pub async fn obtain_tls_alpn01(
 enum Challenge {
     Http01(u16),
     TlsAlpn01(u16),
-    /// dns-01 through lego's `acme-dns` provider.
-    AcmeDns01 {
-        api_base: String,
-        storage: PathBuf,
-        resolver: SocketAddr,
-    },
 }
 
 impl Challenge {
@@ -67,46 +60,8 @@ impl Challenge {
         match self {
             Self::Http01(port) => vec!["--http".into(), "--http.port".into(), listen(port)],
             Self::TlsAlpn01(port) => vec!["--tls".into(), "--tls.port".into(), listen(port)],
-            Self::AcmeDns01 { resolver, .. } => vec![
-                "--dns".into(),
-                "acme-dns".into(),
-                "--dns.resolvers".into(),
-                resolver.to_string(),
-                "--dns.disable-cp".into(),
-            ],
         }
     }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        match self {
-            Self::AcmeDns01 {
-                api_base, storage, ..
-            } => vec![
-                ("ACME_DNS_API_BASE", api_base.clone()),
-                ("ACME_DNS_STORAGE_PATH", storage.display().to_string()),
-            ],
-            _ => Vec::new(),
-        }
-    }
-}
-
-/// Obtains a certificate for `domain` with dns-01 through lego's `acme-dns` provider:
-/// `api_base` is the acme-dns API, `storage` lego's account file (pre-filled by the
-/// caller with a registration, else lego stops and asks for a CNAME), `resolver` the DNS
-/// server lego checks propagation against.
-pub async fn obtain_dns01_acme_dns(
-    pebble: &Pebble,
-    domain: &str,
-    api_base: &str,
-    storage: &Path,
-    resolver: SocketAddr,
-) -> anyhow::Result<IssuedCertificate> {
-    let challenge = Challenge::AcmeDns01 {
-        api_base: api_base.to_owned(),
-        storage: storage.to_owned(),
-        resolver,
-    };
-    obtain(pebble, domain, challenge).await
 }
 
 async fn obtain(
@@ -129,7 +84,6 @@ async fn obtain(
         .arg("--domains")
         .arg(domain)
         .args(challenge.flags())
-        .envs(challenge.env())
         .arg("--accept-tos")
         .arg("run");
     let finished = run_to_completion("lego", command, CLIENT_TIMEOUT).await?;

@@ -1,0 +1,167 @@
+//! `acme-srv records …` and `acme-srv keys …`: a small client of the management API.
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+
+use crate::cli::{ApiClientArgs, KeysCommand, RecordsCommand};
+
+/// Runs a `records` subcommand.
+pub(crate) fn records(api: ApiClientArgs, command: RecordsCommand) -> anyhow::Result<()> {
+    let (method, path, body) = match command {
+        RecordsCommand::SetSrv {
+            owner,
+            target,
+            port,
+            priority,
+            weight,
+            ttl,
+            add,
+        } => {
+            let data = json!({"type": "SRV", "priority": priority, "weight": weight, "port": port, "target": target});
+            if add {
+                let mut record = data;
+                record["owner"] = json!(owner);
+                record["ttl"] = json!(ttl);
+                (Method::POST, "/v1/records".to_owned(), Some(record))
+            } else {
+                (
+                    Method::PUT,
+                    format!("/v1/records/{owner}/SRV"),
+                    Some(json!({"ttl": ttl, "records": [data]})),
+                )
+            }
+        }
+        RecordsCommand::SetTxt { owner, values, ttl } => {
+            let records: Vec<Value> = values
+                .iter()
+                .map(|v| json!({"type": "TXT", "value": v}))
+                .collect();
+            (
+                Method::PUT,
+                format!("/v1/records/{owner}/TXT"),
+                Some(json!({"ttl": ttl, "records": records})),
+            )
+        }
+        RecordsCommand::List { under } => {
+            let query = under.map(|u| format!("?under={u}")).unwrap_or_default();
+            (Method::GET, format!("/v1/records{query}"), None)
+        }
+        RecordsCommand::Rm { owner, record_type } => match record_type {
+            Some(t) => (Method::DELETE, format!("/v1/records/{owner}/{t}"), None),
+            None => (Method::DELETE, format!("/v1/records/{owner}"), None),
+        },
+    };
+    call_and_print(&api, method, &path, body)
+}
+
+/// Runs a `keys` subcommand.
+pub(crate) fn keys(api: ApiClientArgs, command: KeysCommand) -> anyhow::Result<()> {
+    let (method, path, body) = match command {
+        KeysCommand::Create {
+            exact,
+            subtree,
+            source_cidr,
+            description,
+        } => {
+            let scopes: Vec<Value> = exact
+                .iter()
+                .map(|n| json!({"kind": "exact", "name": n}))
+                .chain(
+                    subtree
+                        .iter()
+                        .map(|n| json!({"kind": "subtree", "name": n})),
+                )
+                .collect();
+            if scopes.is_empty() {
+                bail!("a key needs at least one --exact or --subtree name");
+            }
+            let body =
+                json!({"description": description, "scopes": scopes, "source_cidrs": source_cidr});
+            (Method::POST, "/v1/keys".to_owned(), Some(body))
+        }
+        KeysCommand::List => (Method::GET, "/v1/keys".to_owned(), None),
+        KeysCommand::Revoke { id } => (Method::DELETE, format!("/v1/keys/{id}"), None),
+    };
+    call_and_print(&api, method, &path, body)
+}
+
+/// Makes one call and prints the JSON answer (nothing for 204); errors show the
+/// problem details.
+fn call_and_print(
+    api: &ApiClientArgs,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (status, answer) = runtime.block_on(call(api, method, path, body))?;
+    if !status.is_success() {
+        let detail = answer
+            .get("detail")
+            .or_else(|| answer.get("title"))
+            .or_else(|| answer.get("error"))
+            .and_then(Value::as_str)
+            .map_or_else(|| answer.to_string(), str::to_owned);
+        bail!("{path}: {status}: {detail}");
+    }
+    if status != StatusCode::NO_CONTENT {
+        #[allow(clippy::print_stdout)]
+        {
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+        }
+    }
+    Ok(())
+}
+
+async fn call(
+    api: &ApiClientArgs,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<(StatusCode, Value)> {
+    let url = format!("{}{path}", api.api.trim_end_matches('/'));
+    let mut request = Request::builder()
+        .method(method)
+        .uri(&url)
+        .header("accept", "application/json");
+    if let Some(token) = &api.token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let bytes = match body {
+        Some(body) => {
+            request = request.header("content-type", "application/json");
+            Bytes::from(serde_json::to_vec(&body)?)
+        }
+        None => Bytes::new(),
+    };
+    let request = request
+        .body(Full::new(bytes))
+        .with_context(|| format!("bad API URL {url:?}"))?;
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let response =
+        tokio::time::timeout(std::time::Duration::from_secs(30), client.request(request))
+            .await
+            .with_context(|| format!("{url}: no answer within 30 s"))?
+            .with_context(|| format!("cannot reach the API at {url}"))?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .context("reading the API answer")?
+        .to_bytes();
+    let answer = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&body).into_owned()))
+    };
+    Ok((status, answer))
+}

@@ -1,0 +1,85 @@
+//! Stored records (`record_store::Record`) as DNS records for the server's snapshot.
+
+use std::str::FromStr;
+
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, SRV, TXT};
+use hickory_proto::rr::{Name, RData, Record};
+use record_store::RecordData;
+
+/// The DNS record for a stored one; `None` (logged) if a stored name does not parse.
+pub(crate) fn to_dns(record: &record_store::Record) -> Option<Record> {
+    let name = |text: &str| Name::from_str(&format!("{}.", text.trim_end_matches('.'))).ok();
+    let owner = name(&record.owner)?;
+    let data = match &record.data {
+        RecordData::A { address } => RData::A(A(*address)),
+        RecordData::Aaaa { address } => RData::AAAA(AAAA(*address)),
+        RecordData::Cname { target } => RData::CNAME(CNAME(name(target)?)),
+        RecordData::Srv {
+            priority,
+            weight,
+            port,
+            target,
+        } => {
+            let target = if target == "." {
+                Name::root()
+            } else {
+                name(target)?
+            };
+            RData::SRV(SRV::new(*priority, *weight, *port, target))
+        }
+        RecordData::Txt { value } => RData::TXT(TXT::new(character_strings(value))),
+    };
+    Some(Record::from_rdata(owner, record.ttl, data))
+}
+
+/// Splits a TXT value into character-strings of at most 255 bytes (on char boundaries).
+fn character_strings(value: &str) -> Vec<String> {
+    if value.is_empty() {
+        return vec![String::new()];
+    }
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for c in value.chars() {
+        if current.len() + c.len_utf8() > 255 {
+            out.push(std::mem::take(&mut current));
+        }
+        current.push(c);
+    }
+    out.push(current);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_txt_values_are_split_into_character_strings() {
+        let parts = character_strings(&"x".repeat(600));
+        assert_eq!(
+            parts.iter().map(String::len).collect::<Vec<_>>(),
+            [255, 255, 90]
+        );
+        assert_eq!(character_strings(""), [""]);
+    }
+
+    #[test]
+    fn srv_opt_out_target_is_the_root() {
+        let stored = record_store::Record {
+            owner: "_acme-challenge._tcp.a.test".into(),
+            ttl: 60,
+            data: RecordData::Srv {
+                priority: 0,
+                weight: 0,
+                port: 0,
+                target: ".".into(),
+            },
+        };
+        let record = to_dns(&stored).unwrap();
+        assert_eq!(record.name.to_ascii(), "_acme-challenge._tcp.a.test.");
+        match record.data {
+            RData::SRV(srv) => assert!(srv.target.is_root()),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Running the parts a command or a configuration file enables (relay, DNS, API) in one
+//! runtime, with one metrics registry, one admin listener and one shutdown.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use config::Config;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::{admin, listen, logging, zone_sync, zones};
+
+/// Which parts to run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Parts {
+    pub(crate) relay: bool,
+    pub(crate) dns: bool,
+    pub(crate) api: bool,
+}
+
+impl Parts {
+    /// What `acme-srv serve` runs: every table present in the file.
+    pub(crate) fn enabled_in(config: &Config) -> Self {
+        Self {
+            relay: config.relay_table_present,
+            dns: config.dns.is_some(),
+            api: config.api.is_some(),
+        }
+    }
+}
+
+/// Runs `parts` of `config` until SIGTERM or SIGINT.
+pub(crate) fn run(config: Config, parts: Parts) -> anyhow::Result<()> {
+    logging::init(config.log.format);
+    if !(parts.relay || parts.dns || parts.api) {
+        anyhow::bail!("nothing to run: the configuration has no [relay], [dns] or [api] table");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(config, parts))
+}
+
+async fn serve(config: Config, parts: Parts) -> anyhow::Result<()> {
+    let metrics = admin::install_metrics()?;
+    let shutdown = CancellationToken::new();
+    let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
+
+    let store = if parts.dns || parts.api {
+        Some(open_store(&config.store.url).await?)
+    } else {
+        None
+    };
+
+    if parts.dns {
+        let dns = config.dns.clone().unwrap_or_default();
+        let store = store.clone().context("store")?;
+        let specs = zones::zone_specs(&dns).context("loading [dns] zones")?;
+        let authority = zone_sync::start(store, specs, shutdown.clone(), &mut tasks).await?;
+        let mut udp = Vec::new();
+        let mut tcp = Vec::new();
+        for addr in &dns.listen {
+            let socket =
+                listen::bind_udp(*addr).with_context(|| format!("binding dns-udp {addr}"))?;
+            tracing::info!("listening for dns-udp on {}", socket.local_addr()?);
+            // TCP on the same port as UDP, so port 0 gives one port for both.
+            let tcp_addr = socket.local_addr()?;
+            let listener =
+                listen::bind(tcp_addr).with_context(|| format!("binding dns-tcp {tcp_addr}"))?;
+            tracing::info!("listening for dns-tcp on {}", listener.local_addr()?);
+            udp.push(socket);
+            tcp.push(listener);
+        }
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            dns_server::run(authority, udp, tcp, stop.cancelled_owned())
+                .await
+                .context("dns server")
+        });
+    }
+
+    if parts.api {
+        let api = config.api.clone().unwrap_or_default();
+        let store = store.clone().context("store")?;
+        let listener =
+            listen::bind(api.listen).with_context(|| format!("binding api {}", api.listen))?;
+        tracing::info!("listening for api on {}", listener.local_addr()?);
+        let zones = config
+            .dns
+            .iter()
+            .flat_map(|d| &d.zones)
+            .map(|z| zones::origin_text(&z.origin))
+            .collect();
+        let admin_token = std::env::var("ACME_SRV_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+            .or(api.admin_token);
+        if admin_token.is_none() {
+            tracing::warn!(
+                "no admin token (ACME_SRV_ADMIN_TOKEN or api.admin_token): keys cannot be created"
+            );
+        }
+        let settings = management_api::ApiSettings {
+            zones,
+            admin_token,
+            acme_dns_zone: api.acme_dns_zone.as_deref().map(zones::origin_text),
+            txt_keep: api.txt_keep,
+            max_body_bytes: api.max_body_bytes,
+        };
+        let router = management_api::router(store, settings);
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            management_api::serve(listener, router, stop.cancelled_owned())
+                .await
+                .context("management api")
+        });
+    }
+
+    if parts.relay {
+        let relay =
+            Arc::new(http_relay::Relay::from_config(&config).context("building the relay")?);
+        let mut listeners = Vec::new();
+        for addr in &config.relay.listen {
+            let listener =
+                listen::bind(*addr).with_context(|| format!("binding http listener {addr}"))?;
+            tracing::info!("listening for http on {}", listener.local_addr()?);
+            listeners.push(listener);
+        }
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            http_relay::run(relay, listeners, stop.cancelled_owned()).await;
+            Ok(())
+        });
+    }
+
+    let admin_addr = config
+        .admin
+        .listen
+        .or(config.relay.admin_listen.filter(|_| parts.relay));
+    if let Some(addr) = admin_addr {
+        let listener =
+            listen::bind(addr).with_context(|| format!("binding admin listener {addr}"))?;
+        tracing::info!("listening for admin on {}", listener.local_addr()?);
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            admin::serve(listener, metrics, stop).await;
+            Ok(())
+        });
+    }
+
+    tracing::info!(
+        relay = parts.relay,
+        dns = parts.dns,
+        api = parts.api,
+        "acme-srv ready"
+    );
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        signal.cancel();
+    });
+
+    // The first part to end (normally all of them, on shutdown) ends the others.
+    let mut result = Ok(());
+    while let Some(joined) = tasks.join_next().await {
+        shutdown.cancel();
+        match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => result = result.and(Err(e)),
+            Err(e) => result = result.and(Err(e).context("a task panicked")),
+        }
+    }
+    tracing::info!("stopped");
+    result
+}
+
+/// Opens the store, creating the SQLite file's folder when needed.
+async fn open_store(url: &str) -> anyhow::Result<Arc<dyn record_store::RecordStore>> {
+    if let Some(path) = url.strip_prefix("sqlite://")
+        && let Some(parent) = Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    record_store::open(url)
+        .await
+        .with_context(|| format!("opening store {url}"))
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn wait_for_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM; only SIGINT stops the process");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+    }
+}

@@ -1,0 +1,208 @@
+//! acme-srv's HTTP management API: the way records get into the DNS side.
+//!
+//! Goals:
+//! - **Per-name credentials.** Besides an admin token, API keys are limited to scopes
+//!   (one name, or a subtree) and optionally to source networks, so the client that
+//!   renews `www.example.com` can change nothing else. Secrets are stored as argon2
+//!   hashes and shown once.
+//! - **Nothing changes on a refused request.** Authentication, validation and
+//!   authorisation all happen before the store is written; every refusal is a clear
+//!   4xx problem detail (RFC 9457).
+//! - **Drop-in acme-dns.** `/register`, `/update` and `/health` behave like acme-dns,
+//!   so lego, certbot hooks and acme.sh work against acme-srv unmodified.
+//! - **A document that tells the truth.** `GET /v1/openapi.json` (OpenAPI 3.1) is
+//!   generated from the same types and patterns the server checks with, so a client that
+//!   follows it is accepted and one that does not is refused (schemathesis verifies
+//!   both).
+//!
+//! Routes (the OpenAPI document has the details):
+//!
+//! | route | who | what |
+//! |---|---|---|
+//! | `GET /v1/records[?under=NAME]` | admin, or a key (sees what it covers) | list |
+//! | `POST /v1/records` | admin, or a key covering the owner | add one record (201) |
+//! | `PUT /v1/records/{owner}/{type}` | same | replace the RRset (200) |
+//! | `DELETE /v1/records/{owner}/{type}`, `DELETE /v1/records/{owner}` | same | delete (204, 404) |
+//! | `POST /v1/keys`, `GET /v1/keys`, `DELETE /v1/keys/{id}` | admin | create (secret shown once), list, revoke |
+//! | `GET /v1/openapi.json` | anyone | the OpenAPI 3.1 document |
+//! | `POST /register`, `POST /update`, `DELETE /register`, `GET /health` | acme-dns rules | acme-dns compatibility |
+//!
+//! Known limits: the CNAME checks read the store and then write it, so two concurrent
+//! writers to one name can still create a CNAME beside other data; [`serve`] sets no
+//! header-read timeout or connection limit, so the API belongs on a trusted network or
+//! behind a reverse proxy.
+//!
+//! Layout by file:
+//! - `lib.rs`: [`ApiSettings`], [`router`], [`serve`] and the request counter.
+//! - `state.rs`: the shared state built from the settings.
+//! - `auth.rs`: the admin token, API keys (argon2, scopes, source networks), and the
+//!   [`hash_secret`] helper.
+//! - `problem.rs`: errors as `application/problem+json`.
+//! - `extract.rs`: body, path and query extractors whose refusals are problems.
+//! - `validation.rs`: the input rules, shared by the server and the document.
+//! - `records.rs`: `/v1/records`.
+//! - `keys.rs`: `/v1/keys` and [`generate_key`].
+//! - `acme_dns.rs`: `/register`, `/update`, `/health`.
+//! - `openapi.rs`: `/v1/openapi.json`.
+//!
+//! Metrics: every response increments `acme_srv_api_requests_total{route,status}`, with
+//! `route` the matched route template (`/v1/records/{owner}/{type}`) or `unmatched`.
+#![forbid(unsafe_code)]
+
+mod acme_dns;
+mod auth;
+mod extract;
+mod keys;
+mod openapi;
+mod problem;
+mod records;
+mod state;
+mod validation;
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{delete, get, post, put};
+use record_store::RecordStore;
+
+pub use auth::{ARGON2_M_COST_KIB, ARGON2_T_COST, hash_secret};
+pub use keys::{GeneratedKey, generate_key};
+
+use state::ApiState;
+
+/// TXT values kept per name by acme-dns `/update` unless configured (acme-dns keeps 2).
+pub const DEFAULT_TXT_KEEP: usize = 2;
+/// Largest request body accepted unless configured: 64 KiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// The name of the request counter.
+pub const REQUESTS_METRIC: &str = "acme_srv_api_requests_total";
+
+/// What the API needs from the configuration.
+#[derive(Clone)]
+pub struct ApiSettings {
+    /// Served zone origins (normalised, no trailing dot): owner names must be inside one.
+    pub zones: Vec<String>,
+    /// The admin token (plaintext from the configuration or environment). `None`: only
+    /// API keys work, and keys cannot be managed through the API.
+    pub admin_token: Option<String>,
+    /// The zone acme-dns registrations are made under (`<uuid>.<zone>`); `None` disables
+    /// `POST /register`.
+    pub acme_dns_zone: Option<String>,
+    /// TXT values kept per name by `/update` (acme-dns keeps 2).
+    pub txt_keep: usize,
+    /// Largest request body accepted, in bytes (413 beyond).
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            zones: Vec::new(),
+            admin_token: None,
+            acme_dns_zone: None,
+            txt_keep: DEFAULT_TXT_KEEP,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl fmt::Debug for ApiSettings {
+    /// Never shows the admin token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiSettings")
+            .field("zones", &self.zones)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("acme_dns_zone", &self.acme_dns_zone)
+            .field("txt_keep", &self.txt_keep)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+/// The API's router, ready for
+/// `into_make_service_with_connect_info::<SocketAddr>()` (source-network checks need the
+/// client address; without it, keys and registrations limited to networks are refused).
+pub fn router(store: Arc<dyn RecordStore>, settings: ApiSettings) -> Router {
+    let max_body_bytes = settings.max_body_bytes;
+    let state = ApiState::new(store, settings);
+    if let Some(zone) = &state.acme_dns_zone
+        && validation::zone_of(&state.zones, zone).is_none()
+    {
+        tracing::warn!(
+            acme_dns_zone = %zone,
+            "management API: the acme-dns zone is not inside a served zone; \
+             TXT records of registrations will be stored but not served"
+        );
+    }
+    Router::new()
+        .route("/v1/records", get(records::list).post(records::create))
+        .route("/v1/records/{owner}", delete(records::delete_owner))
+        .route(
+            "/v1/records/{owner}/{type}",
+            put(records::replace).delete(records::delete_rrset),
+        )
+        .route("/v1/keys", get(keys::list).post(keys::create))
+        .route("/v1/keys/{id}", delete(keys::revoke))
+        .route("/v1/openapi.json", get(openapi::serve))
+        .route(
+            "/register",
+            post(acme_dns::register).delete(acme_dns::unregister),
+        )
+        .route("/update", post(acme_dns::update))
+        .route("/health", get(acme_dns::health))
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn(count_request))
+        .with_state(state)
+}
+
+/// The OpenAPI document the router built from `settings` serves, as JSON (for
+/// documentation and tooling).
+pub fn openapi_json(settings: &ApiSettings) -> String {
+    openapi::render(&state::normalise_zones(&settings.zones))
+}
+
+/// Serves `router` on `listener`, with client addresses, until `shutdown` completes;
+/// requests in flight then finish.
+///
+/// # Errors
+///
+/// When accepting connections fails.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Counts every response by route template and status.
+async fn count_request(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    metrics::counter!(
+        REQUESTS_METRIC,
+        "route" => route,
+        "status" => response.status().as_u16().to_string()
+    )
+    .increment(1);
+    response
+}

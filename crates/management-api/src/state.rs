@@ -1,0 +1,97 @@
+//! [`ApiState`]: what every handler shares, built once from [`ApiSettings`].
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use record_store::RecordStore;
+
+use crate::ApiSettings;
+use crate::auth::{self, AdminToken};
+
+/// The state shared by every handler (cheap to clone).
+#[derive(Clone)]
+pub(crate) struct ApiState(Arc<Inner>);
+
+/// The fields of [`ApiState`].
+pub(crate) struct Inner {
+    /// Where records, keys and registrations live.
+    pub(crate) store: Arc<dyn RecordStore>,
+    /// Served zone origins, normalised (lowercase, no trailing dot).
+    pub(crate) zones: Vec<String>,
+    /// The admin token, if one is configured.
+    pub(crate) admin_token: Option<AdminToken>,
+    /// The zone acme-dns registrations are made under; `None` disables `/register`.
+    pub(crate) acme_dns_zone: Option<String>,
+    /// TXT values kept per name by acme-dns `/update`.
+    pub(crate) txt_keep: usize,
+    /// The largest request body accepted, in bytes.
+    pub(crate) max_body_bytes: usize,
+    /// The OpenAPI document, rendered once.
+    pub(crate) openapi_json: String,
+    /// An argon2 hash of nothing in particular, verified against when a key or user does
+    /// not exist so that the answer takes as long as for a wrong secret.
+    pub(crate) dummy_hash: String,
+}
+
+impl ApiState {
+    /// Builds the state from `settings`, normalising the zone names.
+    pub(crate) fn new(store: Arc<dyn RecordStore>, settings: ApiSettings) -> Self {
+        let zones = normalise_zones(&settings.zones);
+        let acme_dns_zone = settings.acme_dns_zone.as_deref().map(normalise_zone);
+        let openapi_json = crate::openapi::render(&zones);
+        Self(Arc::new(Inner {
+            store,
+            zones,
+            admin_token: settings
+                .admin_token
+                .as_deref()
+                .filter(|token| !token.is_empty())
+                .map(AdminToken::new),
+            acme_dns_zone,
+            txt_keep: settings.txt_keep.max(1),
+            max_body_bytes: settings.max_body_bytes,
+            openapi_json,
+            dummy_hash: auth::hash_secret("acme-srv timing equaliser"),
+        }))
+    }
+}
+
+impl Deref for ApiState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiState")
+            .field("zones", &self.zones)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("acme_dns_zone", &self.acme_dns_zone)
+            .field("txt_keep", &self.txt_keep)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Normalised, de-duplicated zone names, sorted.
+pub(crate) fn normalise_zones(zones: &[String]) -> Vec<String> {
+    let mut zones: Vec<String> = zones.iter().map(|zone| normalise_zone(zone)).collect();
+    zones.retain(|zone| !zone.is_empty());
+    zones.sort();
+    zones.dedup();
+    zones
+}
+
+/// A zone name normalised: lowercase, no trailing dot. Names that are not valid are kept
+/// lowercased (the configuration validates them); they then match no owner.
+fn normalise_zone(zone: &str) -> String {
+    record_store::model::normalize_owner(zone)
+        .unwrap_or_else(|_| zone.trim_end_matches('.').to_ascii_lowercase())
+}

@@ -1,0 +1,142 @@
+//! The durable store behind acme-srv's DNS side.
+//!
+//! Everything the DNS server publishes and the management API changes lives here:
+//! resource records ([`Record`]), API keys ([`ApiKey`], stored as argon2 hashes by the
+//! caller), and acme-dns registrations ([`Registration`]). One trait,
+//! [`RecordStore`], is all the DNS server, the API and the CLI see, so a PostgreSQL
+//! store for several instances can be added without touching them.
+//!
+//! Guarantees every implementation gives:
+//! - **Durable acknowledgement**: a write method returns `Ok` only after the change is
+//!   durable (for SQLite: WAL with `synchronous = FULL`), so an acknowledged write
+//!   survives a crash or `SIGKILL`.
+//! - **Atomic changes**: each write method is one transaction; the zone serial
+//!   ([`RecordStore::serial`]) increases by at least one with every committed change to
+//!   records.
+//! - **Change feed**: [`RecordStore::subscribe`] yields the serial after each committed
+//!   change, so the DNS server rebuilds its in-memory snapshot; queries never wait on
+//!   the store.
+//!
+//! Layout: [`model`] holds the data types and their validation; [`sqlite`] the embedded
+//! SQLite implementation with versioned migrations under `migrations/`.
+#![forbid(unsafe_code)]
+
+pub mod model;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use tokio::sync::watch;
+
+pub use model::{
+    ApiKey, ApiKeyInfo, KeyScope, NewApiKey, Record, RecordData, RecordType, Registration,
+};
+pub use sqlite::SqliteStore;
+
+/// A store operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Applying the schema migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored row could not be read back as a valid value (corruption or a newer
+    /// schema).
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    /// The URL names a store this build does not support.
+    #[error("unsupported store URL {0:?}: expected sqlite://PATH")]
+    UnsupportedUrl(String),
+    /// A unique value (key id, registration user name) already exists.
+    #[error("{0} already exists")]
+    Conflict(String),
+}
+
+/// The store interface used by the DNS server, the management API and the CLI.
+///
+/// Owner names are passed and returned normalised: lowercase ASCII, no trailing dot
+/// (see [`model::normalize_owner`]).
+#[async_trait]
+pub trait RecordStore: Send + Sync + 'static {
+    // ---- records ----
+
+    /// Every record, ordered by owner, type, then insertion.
+    async fn all_records(&self) -> Result<Vec<Record>, StoreError>;
+
+    /// Records at `owner` or below it (`owner` itself and `*.owner`).
+    async fn records_under(&self, owner: &str) -> Result<Vec<Record>, StoreError>;
+
+    /// Adds one record; an identical record (owner, type, data) is not duplicated but
+    /// gets the new TTL. Returns the stored record.
+    async fn add_record(&self, record: &Record) -> Result<Record, StoreError>;
+
+    /// Replaces the whole RRset (`owner`, `record_type`) with `records` (all of that
+    /// owner and type); an empty slice deletes the RRset.
+    async fn replace_rrset(
+        &self,
+        owner: &str,
+        record_type: RecordType,
+        records: &[Record],
+    ) -> Result<(), StoreError>;
+
+    /// Deletes records at `owner`: of `record_type` only, or all types when `None`.
+    /// Returns how many were deleted.
+    async fn delete_records(
+        &self,
+        owner: &str,
+        record_type: Option<RecordType>,
+    ) -> Result<u64, StoreError>;
+
+    /// Adds TXT `value` at `owner`, keeping only the newest `keep` TXT values there
+    /// (acme-dns keeps 2), in one transaction.
+    async fn push_txt(
+        &self,
+        owner: &str,
+        value: &str,
+        ttl: u32,
+        keep: usize,
+    ) -> Result<(), StoreError>;
+
+    /// The zone serial: increases with every committed change to records.
+    async fn serial(&self) -> Result<u32, StoreError>;
+
+    /// A receiver that sees the serial after each committed change.
+    fn subscribe(&self) -> watch::Receiver<u32>;
+
+    // ---- API keys ----
+
+    /// Stores a new key (its secret already hashed by the caller).
+    async fn create_key(&self, key: &NewApiKey) -> Result<ApiKeyInfo, StoreError>;
+
+    /// The key with `id`, with its hash, if it exists (revoked keys included).
+    async fn find_key(&self, id: &str) -> Result<Option<ApiKey>, StoreError>;
+
+    /// Every key, without secrets.
+    async fn list_keys(&self) -> Result<Vec<ApiKeyInfo>, StoreError>;
+
+    /// Marks key `id` revoked; false when there is no such key.
+    async fn revoke_key(&self, id: &str) -> Result<bool, StoreError>;
+
+    // ---- acme-dns registrations ----
+
+    /// Stores a registration (password already hashed by the caller).
+    async fn create_registration(&self, registration: &Registration) -> Result<(), StoreError>;
+
+    /// The registration of `username`, if any.
+    async fn find_registration(&self, username: &str) -> Result<Option<Registration>, StoreError>;
+
+    /// Deletes the registration of `username` and the TXT records of its subdomain;
+    /// false when there is no such registration.
+    async fn delete_registration(&self, username: &str) -> Result<bool, StoreError>;
+}
+
+/// Opens the store named by `url`: `sqlite://PATH` (created if missing, migrated).
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn RecordStore>, StoreError> {
+    match url.strip_prefix("sqlite://") {
+        Some(path) => Ok(std::sync::Arc::new(
+            SqliteStore::open(std::path::Path::new(path)).await?,
+        )),
+        None => Err(StoreError::UnsupportedUrl(url.to_owned())),
+    }
+}

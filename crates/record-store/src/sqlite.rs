@@ -1,0 +1,623 @@
+//! The embedded SQLite store.
+//!
+//! One database file holds everything; the schema is created and upgraded by the
+//! versioned migrations under `crates/record-store/migrations/` (sqlx's migrator, run on
+//! every [`SqliteStore::open`]; an up-to-date database is left as it is).
+//!
+//! Tables:
+//! - `records (id, owner, type, data, ttl)`: `id` is the insertion order, `data` the
+//!   canonical JSON of [`RecordData`], unique on `(owner, type, data)`.
+//! - `zone_serial (id = 1, serial)`: one row; it starts at the Unix time the database was
+//!   created and every committed change to `records` sets it to
+//!   `max(serial + 1, now)` in the same transaction, so it strictly increases and a
+//!   database restored from an old backup still moves past what secondaries have seen.
+//! - `api_keys (id, secret_hash, description, scopes, source_cidrs, created_at, revoked)`,
+//!   with JSON arrays for the scopes and networks.
+//! - `registrations (username, password_hash, subdomain, fulldomain, allow_from)`.
+//!
+//! Durability and concurrency: the connections use WAL with `synchronous = FULL`, so a
+//! commit returns only after the WAL is on disk, which is when a write method returns
+//! `Ok`. Writes go through a pool of one connection and open their transaction with
+//! `BEGIN IMMEDIATE`, so they are serialised inside the process and take the write lock
+//! up front against other processes (a CLI on the same file waits up to the busy
+//! timeout instead of failing on a lock upgrade). Reads use a separate small pool and,
+//! with WAL, never wait for a writer.
+//!
+//! The change feed ([`RecordStore::subscribe`]) only sees changes made through this
+//! `SqliteStore`; a change made by another process shows up in [`RecordStore::serial`]
+//! but is not announced.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use tokio::sync::watch;
+
+use crate::model::{ApiKey, ApiKeyInfo, NewApiKey, Record, RecordData, RecordType, Registration};
+use crate::{RecordStore, StoreError};
+
+/// The schema migrations under `migrations/`, embedded at build time.
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How long a statement waits for a lock held by another connection or process.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a caller waits for a pooled connection (writes queue for the one writer).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Connections in the read pool.
+const READERS: u32 = 4;
+
+/// The record store in one SQLite database file.
+///
+/// Cheap to share behind an `Arc`; every method takes `&self`.
+#[derive(Debug)]
+pub struct SqliteStore {
+    /// One connection: every write transaction.
+    writer: SqlitePool,
+    /// A few connections: reads.
+    readers: SqlitePool,
+    /// The latest committed serial, for [`RecordStore::subscribe`].
+    changes: watch::Sender<u32>,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating it when missing, and applies pending
+    /// migrations.
+    ///
+    /// `path` must name a file (not `:memory:`): the read and write pools are separate
+    /// connections to it.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&writer).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        let serial = read_serial(&readers).await?;
+        tracing::debug!(path = %path.display(), serial, "opened SQLite record store");
+        Ok(Self {
+            writer,
+            readers,
+            changes: watch::Sender::new(serial),
+        })
+    }
+
+    /// Closes both connection pools, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.readers.close().await;
+    }
+
+    /// Starts a write transaction holding SQLite's write lock.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Announces a committed serial; never moves the feed backwards (two writers may
+    /// announce in the other order than they committed).
+    fn announce(&self, serial: u32) {
+        self.changes.send_if_modified(|current| {
+            let newer = serial > *current;
+            if newer {
+                *current = serial;
+            }
+            newer
+        });
+    }
+}
+
+/// Reads the zone serial.
+async fn read_serial(pool: &SqlitePool) -> Result<u32, StoreError> {
+    let serial: i64 = sqlx::query_scalar("SELECT serial FROM zone_serial WHERE id = 1")
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("the zone_serial row is missing".into()))?;
+    serial_from_db(serial)
+}
+
+/// Bumps the zone serial inside the caller's transaction; the new value.
+async fn bump_serial(conn: &mut SqliteConnection) -> Result<u32, StoreError> {
+    let serial: i64 = sqlx::query_scalar(
+        "UPDATE zone_serial SET serial = max(serial + 1, CAST(strftime('%s', 'now') AS INTEGER)) \
+         WHERE id = 1 RETURNING serial",
+    )
+    .fetch_optional(conn)
+    .await
+    .map_err(|e| match e.as_database_error() {
+        Some(db) if db.is_check_violation() => {
+            StoreError::Corrupt("the zone serial cannot grow past 4294967295".into())
+        }
+        _ => StoreError::Database(e),
+    })?
+    .ok_or_else(|| StoreError::Corrupt("the zone_serial row is missing".into()))?;
+    serial_from_db(serial)
+}
+
+fn serial_from_db(serial: i64) -> Result<u32, StoreError> {
+    u32::try_from(serial)
+        .map_err(|_| StoreError::Corrupt(format!("zone serial {serial} is out of range")))
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Whether `name` is already normalised (what the API hands the store).
+fn is_normalised(name: &str) -> bool {
+    crate::model::normalize_owner(name).is_ok_and(|n| n == name)
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    // Serialising the model types cannot fail (no maps with non-string keys, no
+    // fallible Serialize impls); keep the error anyway rather than panic.
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("cannot encode: {e}")))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// The `data` column for `data`: its canonical JSON, the dedup key.
+fn data_json(data: &RecordData) -> Result<String, StoreError> {
+    to_json(data)
+}
+
+/// A `records` row: owner, type, data, ttl.
+type RecordRow = (String, String, String, i64);
+
+const RECORD_COLUMNS: &str = "SELECT owner, type, data, ttl FROM records";
+
+fn record_from_row((owner, rtype, data, ttl): RecordRow) -> Result<Record, StoreError> {
+    let what = format!("record {owner} {rtype}");
+    let data: RecordData = from_json(&what, &data)?;
+    let declared =
+        RecordType::from_str(&rtype).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))?;
+    if data.record_type() != declared {
+        return Err(StoreError::Corrupt(format!(
+            "{what}: data is of type {}",
+            data.record_type()
+        )));
+    }
+    let ttl = u32::try_from(ttl).map_err(|_| StoreError::Corrupt(format!("{what}: TTL {ttl}")))?;
+    Ok(Record { owner, ttl, data })
+}
+
+fn records_from_rows(rows: Vec<RecordRow>) -> Result<Vec<Record>, StoreError> {
+    rows.into_iter().map(record_from_row).collect()
+}
+
+/// An `api_keys` row: id, secret_hash, description, scopes, source_cidrs, created_at,
+/// revoked.
+type KeyRow = (String, String, String, String, String, i64, bool);
+
+const KEY_COLUMNS: &str =
+    "SELECT id, secret_hash, description, scopes, source_cidrs, created_at, revoked FROM api_keys";
+
+fn key_from_row(
+    (id, secret_hash, description, scopes, source_cidrs, created_at, revoked): KeyRow,
+) -> Result<ApiKey, StoreError> {
+    let scopes = from_json(&format!("key {id} scopes"), &scopes)?;
+    let source_cidrs = from_json(&format!("key {id} source_cidrs"), &source_cidrs)?;
+    Ok(ApiKey {
+        info: ApiKeyInfo {
+            id,
+            description,
+            scopes,
+            source_cidrs,
+            created_at,
+            revoked,
+        },
+        secret_hash,
+    })
+}
+
+/// A `registrations` row: username, password_hash, subdomain, fulldomain, allow_from.
+type RegistrationRow = (String, String, String, String, String);
+
+/// Maps a unique violation to [`StoreError::Conflict`] naming `what`.
+fn conflict(err: sqlx::Error, what: impl FnOnce(&str) -> String) -> StoreError {
+    match err.as_database_error() {
+        Some(db) if db.is_unique_violation() => StoreError::Conflict(what(db.message())),
+        _ => StoreError::Database(err),
+    }
+}
+
+/// Whether `records` holds exactly `wanted` (data JSON, TTL) at one RRset, ignoring order.
+fn same_rrset(mut current: Vec<(String, i64)>, mut wanted: Vec<(String, i64)>) -> bool {
+    current.sort();
+    wanted.sort();
+    current == wanted
+}
+
+#[async_trait]
+impl RecordStore for SqliteStore {
+    async fn all_records(&self) -> Result<Vec<Record>, StoreError> {
+        let rows: Vec<RecordRow> =
+            sqlx::query_as(&format!("{RECORD_COLUMNS} ORDER BY owner, type, id"))
+                .fetch_all(&self.readers)
+                .await?;
+        records_from_rows(rows)
+    }
+
+    async fn records_under(&self, owner: &str) -> Result<Vec<Record>, StoreError> {
+        debug_assert!(is_normalised(owner), "owner {owner:?} is not normalised");
+        // Not LIKE: `_` (as in `_acme-challenge`) is a LIKE wildcard.
+        let rows: Vec<RecordRow> = sqlx::query_as(&format!(
+            "{RECORD_COLUMNS} WHERE owner = ?1 \
+             OR (length(owner) > length(?1) AND substr(owner, -length(?1) - 1) = '.' || ?1) \
+             ORDER BY owner, type, id"
+        ))
+        .bind(owner)
+        .fetch_all(&self.readers)
+        .await?;
+        records_from_rows(rows)
+    }
+
+    async fn add_record(&self, record: &Record) -> Result<Record, StoreError> {
+        debug_assert!(
+            is_normalised(&record.owner),
+            "owner {:?} is not normalised",
+            record.owner
+        );
+        debug_assert!(record.data.validate().is_ok(), "invalid record {record:?}");
+        let data = data_json(&record.data)?;
+        let mut tx = self.begin_write().await?;
+        let changed = sqlx::query(
+            "INSERT INTO records (owner, type, data, ttl) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (owner, type, data) DO UPDATE SET ttl = excluded.ttl \
+             WHERE ttl <> excluded.ttl",
+        )
+        .bind(&record.owner)
+        .bind(record.record_type().as_str())
+        .bind(&data)
+        .bind(i64::from(record.ttl))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            // Identical record, same TTL: nothing changed, the serial stays.
+            tx.commit().await?;
+            return Ok(record.clone());
+        }
+        let serial = bump_serial(&mut tx).await?;
+        tx.commit().await?;
+        self.announce(serial);
+        Ok(record.clone())
+    }
+
+    async fn replace_rrset(
+        &self,
+        owner: &str,
+        record_type: RecordType,
+        records: &[Record],
+    ) -> Result<(), StoreError> {
+        debug_assert!(is_normalised(owner), "owner {owner:?} is not normalised");
+        if let Some(stray) = records
+            .iter()
+            .find(|r| r.owner != owner || r.record_type() != record_type)
+        {
+            // The API builds the RRset from one owner and type; anything else is a bug
+            // in the caller, and storing it would put records outside the RRset.
+            debug_assert!(
+                false,
+                "record {stray:?} is not in RRset {owner} {record_type}"
+            );
+            return Err(StoreError::Corrupt(format!(
+                "record at {} {} given for RRset {owner} {record_type}",
+                stray.owner,
+                stray.record_type()
+            )));
+        }
+        // Deduplicate (owner, type, data), the last TTL winning, keeping first order.
+        let mut wanted: Vec<(String, i64)> = Vec::with_capacity(records.len());
+        for record in records {
+            let data = data_json(&record.data)?;
+            let ttl = i64::from(record.ttl);
+            match wanted.iter_mut().find(|(d, _)| *d == data) {
+                Some(existing) => existing.1 = ttl,
+                None => wanted.push((data, ttl)),
+            }
+        }
+        let mut tx = self.begin_write().await?;
+        let current: Vec<(String, i64)> =
+            sqlx::query_as("SELECT data, ttl FROM records WHERE owner = ?1 AND type = ?2")
+                .bind(owner)
+                .bind(record_type.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+        if same_rrset(current, wanted.clone()) {
+            tx.commit().await?;
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM records WHERE owner = ?1 AND type = ?2")
+            .bind(owner)
+            .bind(record_type.as_str())
+            .execute(&mut *tx)
+            .await?;
+        for (data, ttl) in &wanted {
+            sqlx::query("INSERT INTO records (owner, type, data, ttl) VALUES (?1, ?2, ?3, ?4)")
+                .bind(owner)
+                .bind(record_type.as_str())
+                .bind(data)
+                .bind(ttl)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let serial = bump_serial(&mut tx).await?;
+        tx.commit().await?;
+        self.announce(serial);
+        Ok(())
+    }
+
+    async fn delete_records(
+        &self,
+        owner: &str,
+        record_type: Option<RecordType>,
+    ) -> Result<u64, StoreError> {
+        debug_assert!(is_normalised(owner), "owner {owner:?} is not normalised");
+        let mut tx = self.begin_write().await?;
+        let deleted =
+            sqlx::query("DELETE FROM records WHERE owner = ?1 AND (?2 IS NULL OR type = ?2)")
+                .bind(owner)
+                .bind(record_type.map(RecordType::as_str))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if deleted == 0 {
+            tx.commit().await?;
+            return Ok(0);
+        }
+        let serial = bump_serial(&mut tx).await?;
+        tx.commit().await?;
+        self.announce(serial);
+        Ok(deleted)
+    }
+
+    async fn push_txt(
+        &self,
+        owner: &str,
+        value: &str,
+        ttl: u32,
+        keep: usize,
+    ) -> Result<(), StoreError> {
+        debug_assert!(is_normalised(owner), "owner {owner:?} is not normalised");
+        let data = data_json(&RecordData::Txt {
+            value: value.to_owned(),
+        })?;
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let mut tx = self.begin_write().await?;
+        // A value pushed again becomes the newest: delete it, then insert it afresh.
+        sqlx::query("DELETE FROM records WHERE owner = ?1 AND type = 'TXT' AND data = ?2")
+            .bind(owner)
+            .bind(&data)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO records (owner, type, data, ttl) VALUES (?1, 'TXT', ?2, ?3)")
+            .bind(owner)
+            .bind(&data)
+            .bind(i64::from(ttl))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM records WHERE owner = ?1 AND type = 'TXT' AND id NOT IN \
+             (SELECT id FROM records WHERE owner = ?1 AND type = 'TXT' ORDER BY id DESC LIMIT ?2)",
+        )
+        .bind(owner)
+        .bind(keep)
+        .execute(&mut *tx)
+        .await?;
+        let serial = bump_serial(&mut tx).await?;
+        tx.commit().await?;
+        self.announce(serial);
+        Ok(())
+    }
+
+    async fn serial(&self) -> Result<u32, StoreError> {
+        read_serial(&self.readers).await
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u32> {
+        self.changes.subscribe()
+    }
+
+    async fn create_key(&self, key: &NewApiKey) -> Result<ApiKeyInfo, StoreError> {
+        let scopes = to_json(&key.scopes)?;
+        let source_cidrs = to_json(&key.source_cidrs)?;
+        let created_at = unix_now();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO api_keys (id, secret_hash, description, scopes, source_cidrs, created_at, revoked) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
+        )
+        .bind(&key.id)
+        .bind(&key.secret_hash)
+        .bind(&key.description)
+        .bind(&scopes)
+        .bind(&source_cidrs)
+        .bind(created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, |_| format!("API key {:?}", key.id)))?;
+        tx.commit().await?;
+        Ok(ApiKeyInfo {
+            id: key.id.clone(),
+            description: key.description.clone(),
+            scopes: key.scopes.clone(),
+            source_cidrs: key.source_cidrs.clone(),
+            created_at,
+            revoked: false,
+        })
+    }
+
+    async fn find_key(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
+        let row: Option<KeyRow> = sqlx::query_as(&format!("{KEY_COLUMNS} WHERE id = ?1"))
+            .bind(id)
+            .fetch_optional(&self.readers)
+            .await?;
+        row.map(key_from_row).transpose()
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKeyInfo>, StoreError> {
+        let rows: Vec<KeyRow> = sqlx::query_as(&format!("{KEY_COLUMNS} ORDER BY created_at, id"))
+            .fetch_all(&self.readers)
+            .await?;
+        rows.into_iter()
+            .map(|row| key_from_row(row).map(|key| key.info))
+            .collect()
+    }
+
+    async fn revoke_key(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let found = sqlx::query("UPDATE api_keys SET revoked = 1 WHERE id = ?1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(found > 0)
+    }
+
+    async fn create_registration(&self, registration: &Registration) -> Result<(), StoreError> {
+        debug_assert!(
+            is_normalised(&registration.fulldomain),
+            "fulldomain {:?} is not normalised",
+            registration.fulldomain
+        );
+        let allow_from = to_json(&registration.allow_from)?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO registrations (username, password_hash, subdomain, fulldomain, allow_from) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(&registration.username)
+        .bind(&registration.password_hash)
+        .bind(&registration.subdomain)
+        .bind(&registration.fulldomain)
+        .bind(&allow_from)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            conflict(e, |message| {
+                if message.contains("registrations.subdomain") {
+                    format!("registration subdomain {:?}", registration.subdomain)
+                } else if message.contains("registrations.fulldomain") {
+                    format!("registration fulldomain {:?}", registration.fulldomain)
+                } else {
+                    format!("registration {:?}", registration.username)
+                }
+            })
+        })?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_registration(&self, username: &str) -> Result<Option<Registration>, StoreError> {
+        let row: Option<RegistrationRow> = sqlx::query_as(
+            "SELECT username, password_hash, subdomain, fulldomain, allow_from \
+             FROM registrations WHERE username = ?1",
+        )
+        .bind(username)
+        .fetch_optional(&self.readers)
+        .await?;
+        row.map(
+            |(username, password_hash, subdomain, fulldomain, allow_from)| {
+                let allow_from =
+                    from_json(&format!("registration {username} allow_from"), &allow_from)?;
+                Ok(Registration {
+                    username,
+                    password_hash,
+                    subdomain,
+                    fulldomain,
+                    allow_from,
+                })
+            },
+        )
+        .transpose()
+    }
+
+    async fn delete_registration(&self, username: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let fulldomain: Option<String> = sqlx::query_scalar(
+            "DELETE FROM registrations WHERE username = ?1 RETURNING fulldomain",
+        )
+        .bind(username)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(fulldomain) = fulldomain else {
+            tx.commit().await?;
+            return Ok(false);
+        };
+        let deleted = sqlx::query("DELETE FROM records WHERE owner = ?1 AND type = 'TXT'")
+            .bind(&fulldomain)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let serial = if deleted > 0 {
+            Some(bump_serial(&mut tx).await?)
+        } else {
+            None
+        };
+        tx.commit().await?;
+        if let Some(serial) = serial {
+            self.announce(serial);
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn migrations_run_twice_are_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite"))
+            .await
+            .unwrap();
+        let applied = || async {
+            sqlx::query_as::<_, (i64, Vec<u8>)>(
+                "SELECT version, checksum FROM _sqlx_migrations ORDER BY version",
+            )
+            .fetch_all(&store.readers)
+            .await
+            .unwrap()
+        };
+        let before = applied().await;
+        assert_eq!(before.len(), MIGRATOR.iter().count());
+        MIGRATOR.run(&store.writer).await.unwrap();
+        MIGRATOR.run(&store.writer).await.unwrap();
+        assert_eq!(applied().await, before);
+    }
+
+    #[test]
+    fn rrset_comparison_ignores_order() {
+        let a = vec![("x".to_owned(), 1), ("y".to_owned(), 2)];
+        let b = vec![("y".to_owned(), 2), ("x".to_owned(), 1)];
+        assert!(same_rrset(a.clone(), b));
+        assert!(!same_rrset(
+            a,
+            vec![("x".to_owned(), 1), ("y".to_owned(), 3)]
+        ));
+    }
+}
