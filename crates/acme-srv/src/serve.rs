@@ -134,10 +134,17 @@ async fn serve(config: Config, parts: Parts) -> anyhow::Result<()> {
         });
     }
 
-    let admin_addr = config
-        .admin
-        .listen
-        .or(config.relay.admin_listen.filter(|_| parts.relay));
+    // `acme-srv relay` keeps its own `relay.admin_listen` (and `--admin-listen`); the DNS
+    // side's commands use `[admin]`, falling back to the relay's.
+    let relay_only = parts.relay && !parts.dns && !parts.api;
+    let admin_addr = if relay_only {
+        config.relay.admin_listen
+    } else {
+        config
+            .admin
+            .listen
+            .or(config.relay.admin_listen.filter(|_| parts.relay))
+    };
     if let Some(addr) = admin_addr {
         let listener =
             listen::bind(addr).with_context(|| format!("binding admin listener {addr}"))?;

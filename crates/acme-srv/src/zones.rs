@@ -9,14 +9,17 @@ use hickory_proto::rr::Name;
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::serialize::txt::Parser;
 
-/// A zone origin as the API compares names: lowercase, no trailing dot.
+/// A zone origin as the API compares names: IDNA to ASCII, lowercase, no trailing dot
+/// (the configuration was validated, so normalisation succeeds).
 pub(crate) fn origin_text(origin: &str) -> String {
-    origin.trim_end_matches('.').to_ascii_lowercase()
+    srv_scheme::normalize_host(origin)
+        .unwrap_or_else(|_| origin.trim_end_matches('.').to_ascii_lowercase())
 }
 
-/// An absolute name from configuration text (a trailing dot is optional).
+/// An absolute name from configuration text (a trailing dot is optional; IDNA names are
+/// converted to ASCII).
 fn absolute(name: &str) -> anyhow::Result<Name> {
-    let text = format!("{}.", name.trim_end_matches('.'));
+    let text = format!("{}.", origin_text(name));
     Name::from_str(&text).with_context(|| format!("{name:?} is not a domain name"))
 }
 

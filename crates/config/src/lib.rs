@@ -484,6 +484,12 @@ impl Config {
                 if !origins.insert(origin.clone()) {
                     return Err(invalid(&key, format!("zone {origin} is listed twice")));
                 }
+                if zone.soa.refresh < 0 || zone.soa.retry < 0 || zone.soa.expire < 0 {
+                    return Err(invalid(
+                        &format!("dns.zones[{i}].soa"),
+                        "refresh, retry and expire must not be negative".into(),
+                    ));
+                }
                 if zone.soa.minimum == 0 || zone.soa.ttl == 0 {
                     return Err(invalid(
                         &format!("dns.zones[{i}].soa"),
@@ -493,6 +499,12 @@ impl Config {
             }
         }
         if let Some(api) = &self.api {
+            if api.max_body_bytes < 1024 {
+                return Err(invalid(
+                    "api.max_body_bytes",
+                    "must be at least 1024".into(),
+                ));
+            }
             if api.txt_keep == 0 {
                 return Err(invalid("api.txt_keep", "must be at least 1".into()));
             }

@@ -1,6 +1,8 @@
-//! acme-dns compatibility at the root paths, so existing clients (lego's `acme-dns`
-//! provider through `github.com/cpu/goacmedns`, certbot's acme-dns hook, acme.sh's
-//! `dns_acmedns`) work unmodified against acme-srv.
+//! acme-dns compatibility at the root paths, so existing acme-dns clients work
+//! unmodified against acme-srv: certbot's `certbot-dns-acmedns` plugin is tested end to
+//! end (the `acme_dns_client` interop test); lego's provider (through
+//! `github.com/cpu/goacmedns`, whose capitalised field names are accepted) and acme.sh's
+//! `dns_acmedns` use the same calls but are not tested here.
 //!
 //! - `POST /register`: body optional, `{"allowfrom": ["10.0.0.0/8", …]}`; answers 201
 //!   `{"username", "password", "fulldomain", "subdomain", "allowfrom"}`. User name and

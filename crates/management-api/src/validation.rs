@@ -81,18 +81,15 @@ fn compile(pattern: &str) -> Regex {
 }
 
 /// The pattern of an owner name inside one of `zones` (normalised zone origins): any
-/// labels, an optional leading `*.`, the zone in any letter case, an optional trailing
-/// dot.
+/// labels, the zone in any letter case, an optional trailing dot. No wildcard: the DNS
+/// server does not expand them, so a `*` owner would be stored but never match.
 pub(crate) fn owner_pattern(zones: &[String]) -> String {
     if zones.is_empty() {
         // Matches nothing: with no served zone, no owner is acceptable.
         return "^[^\\s\\S]$".to_owned();
     }
     let alternatives: Vec<String> = zones.iter().map(|zone| case_insensitive(zone)).collect();
-    format!(
-        "^(?:\\*\\.)?(?:{LABEL}\\.)*(?:{})\\.?$",
-        alternatives.join("|")
-    )
+    format!("^(?:{LABEL}\\.)*(?:{})\\.?$", alternatives.join("|"))
 }
 
 /// `zone` as a pattern matching it in any letter case (`[eE][xX]…\.[cC][oO][mM]`).
@@ -131,6 +128,11 @@ pub(crate) fn zone_of<'z>(zones: &'z [String], owner: &str) -> Option<&'z str> {
 /// Normalises an owner name sent by a client and checks it is inside a served zone.
 pub(crate) fn owner_in_zones(zones: &[String], raw: &str) -> Result<String, ApiError> {
     let owner = name(raw, "owner")?;
+    if owner.starts_with('*') {
+        return Err(ApiError::Invalid(
+            "owner: wildcard names are not served (the DNS server does not expand them)".into(),
+        ));
+    }
     if zone_of(zones, &owner).is_none() {
         return Err(ApiError::OutsideZones(owner));
     }
@@ -254,7 +256,6 @@ mod tests {
             "example.com",
             "Example.COM.",
             "_acme-challenge._tcp.www.example.com",
-            "*.example.com",
             "x.other.test",
         ] {
             assert!(re.is_match(good), "{good}");
@@ -265,6 +266,7 @@ mod tests {
             "example.org",
             "a..example.com",
             "a.*.example.com",
+            "*.example.com",
             "example.com..",
             "",
         ] {

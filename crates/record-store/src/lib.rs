@@ -18,15 +18,18 @@
 //!   the store.
 //!
 //! Layout: [`model`] holds the data types and their validation; [`sqlite`] the embedded
-//! SQLite implementation with versioned migrations under `migrations/`.
+//! SQLite implementation with versioned migrations under `migrations/`; [`instrumented`]
+//! wraps any store with latency metrics ([`open`] returns stores wrapped so).
 #![forbid(unsafe_code)]
 
+pub mod instrumented;
 pub mod model;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use tokio::sync::watch;
 
+pub use instrumented::Instrumented;
 pub use model::{
     ApiKey, ApiKeyInfo, KeyScope, NewApiKey, Record, RecordData, RecordType, Registration,
 };
@@ -134,9 +137,9 @@ pub trait RecordStore: Send + Sync + 'static {
 /// Opens the store named by `url`: `sqlite://PATH` (created if missing, migrated).
 pub async fn open(url: &str) -> Result<std::sync::Arc<dyn RecordStore>, StoreError> {
     match url.strip_prefix("sqlite://") {
-        Some(path) => Ok(std::sync::Arc::new(
+        Some(path) => Ok(std::sync::Arc::new(Instrumented::new(
             SqliteStore::open(std::path::Path::new(path)).await?,
-        )),
+        ))),
         None => Err(StoreError::UnsupportedUrl(url.to_owned())),
     }
 }

@@ -86,7 +86,7 @@ async fn every_record_type_round_trips() {
         json!({"owner": "alias.example.com", "ttl": 300, "type": "CNAME", "target": "abc.acme-dns.example.com"}),
         json!({"owner": "_validation-persist.example.com", "ttl": 300, "type": "TXT", "value": "ca.example; accounturi=https://ca.example/acct/1"}),
         json!({"owner": "_acme-challenge._tcp.none.example.com", "ttl": 300, "type": "SRV", "priority": 0, "weight": 0, "port": 1, "target": "."}),
-        json!({"owner": "*.wild.example.net", "ttl": 300, "type": "TXT", "value": ""}),
+        json!({"owner": "empty.wild.example.net", "ttl": 300, "type": "TXT", "value": ""}),
     ];
     for record in &records {
         assert_eq!(&api.add(record.clone()).await, record);
@@ -180,6 +180,7 @@ async fn invalid_values_are_422_and_change_nothing() {
     let mut wildcard_target = srv(OWNER, 80);
     wildcard_target["target"] = json!("*.example.com");
     cases.push(("SRV target wildcard", wildcard_target));
+    cases.push(("wildcard owner (not served)", srv("*.example.com", 80)));
     cases.push(("owner with a bad label", srv("a..example.com", 80)));
     cases.push((
         "owner too long",
