@@ -32,7 +32,7 @@ impl AcmeSrv {
     pub async fn start(bin: impl AsRef<Path>, args: &[&str]) -> anyhow::Result<Self> {
         let mut child = Command::new(bin.as_ref())
             .args(args)
-            .env("RUST_LOG", "info")
+            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
