@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Instruction counts under valgrind's callgrind: instructions per relayed challenge and
+# per DNS answer. Counts are exact for a given binary and input, whatever else the
+# machine does, so later changes can be compared to the instruction.
+#
+# Method: the server runs under callgrind twice per kind of work, once with N1 and once
+# with N2 requests; (total(N2) - total(N1)) / (N2 - N1) is the cost of one request, with
+# start-up and shutdown cancelled out.
+#
+# Environment: BIN, OUT_DIR, N1/N2 (default 100/600; smoke 5/15), KINDS (default
+# "challenge dns"; smoke only "challenge", to keep it short).
+source "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+: "${N1:=100}" "${N2:=600}"
+command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind missing (apt-get install valgrind)" >&2; exit 1; }
+mkdir -p "$OUT_DIR/callgrind"
+work="$OUT_DIR/callgrind"
+token="evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
+
+# The SRV target: a static file served by python's http.server (its cost is not counted).
+mkdir -p "$work/www/.well-known/acme-challenge"
+printf '%s.thumbprint' "$token" > "$work/www/.well-known/acme-challenge/$token"
+target_port=$(free_port)
+start_bg "$LOAD_CPU" "$work/target.log" python3 -m http.server "$target_port" --bind 127.0.0.1 --directory "$work/www"
+wait_port "$target_port"
+
+dns_port=$(free_port)
+cat > "$work/bench.test.zone" <<ZONE
+\$ORIGIN bench.test.
+\$TTL 300
+@ SOA ns1 hostmaster 1 3600 600 86400 60
+@ NS ns1
+ns1 A 127.0.0.1
+client A 127.0.0.1
+_acme-challenge._tcp.www SRV 10 5 $target_port client
+ZONE
+
+# instructions WORK N : sets IR to the total instructions of a server run that handles N
+# of WORK. (Not called in $(...): a subshell would lose the PIDs the cleanup trap needs.)
+instructions() {
+    local work_kind=$1 n=$2 conf="$work/acme-srv.toml" log="$work/server.$1.$2.log" out="$work/cg.$1.$2.out"
+    cat > "$conf" <<CONF
+[relay]
+listen = ["127.0.0.1:0"]
+other_requests = "not-found"
+limits = { requests_per_second_per_client = 0 }
+[challenge]
+allow_domains = ["*.bench.test"]
+[targets]
+allow_networks = ["127.0.0.0/8"]
+allow_ports = ["1024-65535"]
+[resolver]
+servers = ["127.0.0.1:$dns_port"]
+[dns]
+listen = ["127.0.0.1:$dns_port"]
+[[dns.zones]]
+origin = "bench.test"
+zone_file = "$work/bench.test.zone"
+[store]
+url = "sqlite://$work/store-$work_kind-$n.sqlite"
+CONF
+    start_bg "$SERVER_CPU" "$log" valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN" serve --config "$conf"
+    local pid=$BENCH_LAST_PID
+    wait_log "$log" "acme-srv ready" 120
+    local http_port
+    http_port=$(acme_srv_listen "$log" http | sed 's/.*://')
+    # One warm-up of each kind in both runs, so caches are equally warm.
+    python3 "$here/drive.py" http "$http_port" www.bench.test "/.well-known/acme-challenge/$token" 1 "$token.thumbprint"
+    python3 "$here/drive.py" dns "$dns_port" _acme-challenge._tcp.www.bench.test 1
+    case $work_kind in
+        challenge) python3 "$here/drive.py" http "$http_port" www.bench.test "/.well-known/acme-challenge/$token" "$n" "$token.thumbprint" ;;
+        dns) python3 "$here/drive.py" dns "$dns_port" _acme-challenge._tcp.www.bench.test "$n" ;;
+    esac
+    kill -TERM "$pid"
+    local deadline=$(( $(date +%s) + 120 ))
+    while kill -0 "$pid" 2>/dev/null; do
+        [ "$(date +%s)" -lt "$deadline" ] || { echo "callgrind.sh: server did not stop" >&2; return 1; }
+        sleep 0.2
+    done
+    # callgrind writes "totals: <Ir>" (or "summary:") at the end of its output file.
+    IR=$(awk '/^(totals|summary):/ {print $2}' "$out" | tail -1)
+    [ -n "$IR" ] || { echo "callgrind.sh: no totals in $out" >&2; return 1; }
+}
+
+{
+    echo "## Instruction counts (callgrind)"
+    echo
+    echo "Server instructions per request, from \`(Ir(N2) - Ir(N1)) / (N2 - N1)\` with N1=$N1, N2=$N2"
+    echo "(fresh connection per challenge, like a CA; SRV answer cached after the warm-up)."
+    echo
+    echo "| work | Ir with N1 | Ir with N2 | instructions per request |"
+    echo "|---|---:|---:|---:|"
+} > "$OUT_DIR/callgrind.md"
+: > "$OUT_DIR/callgrind.tsv"
+for kind in ${KINDS:-challenge dns}; do
+    instructions "$kind" "$N1"
+    a=$IR
+    instructions "$kind" "$N2"
+    b=$IR
+    per=$(awk -v a="$a" -v b="$b" -v n1="$N1" -v n2="$N2" 'BEGIN { printf "%d", (b - a) / (n2 - n1) }')
+    label=$([ "$kind" = challenge ] && echo "relayed challenge (relay + its DNS lookups)" || echo "DNS SRV answer (UDP)")
+    echo "| $label | $a | $b | **$per** |" >> "$OUT_DIR/callgrind.md"
+    printf 'callgrind\tacme-srv\t%s_instructions_per_request\t%s\n' "$kind" "$per" >> "$OUT_DIR/callgrind.tsv"
+done
+echo >> "$OUT_DIR/callgrind.md"
+echo "callgrind: $(valgrind --version); binary: $BIN" >> "$OUT_DIR/callgrind.md"
