@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use crate::{
-    ApiKey, ApiKeyInfo, NewApiKey, Record, RecordStore, RecordType, Registration, StoreError,
+    ApiKey, ApiKeyInfo, Changes, NewApiKey, Record, RecordStore, RecordType, Registration,
+    StoreError,
 };
 
 /// Wraps a store and times each call.
@@ -87,6 +88,14 @@ impl<S: RecordStore> RecordStore for Instrumented<S> {
 
     async fn serial(&self) -> Result<u32, StoreError> {
         timed("serial", self.inner.serial()).await
+    }
+
+    async fn changes_since(&self, since: u32) -> Result<Option<Changes>, StoreError> {
+        timed("changes_since", self.inner.changes_since(since)).await
+    }
+
+    async fn records_at(&self, owners: &[String]) -> Result<Vec<Record>, StoreError> {
+        timed("records_at", self.inner.records_at(owners)).await
     }
 
     fn subscribe(&self) -> watch::Receiver<u32> {

@@ -14,8 +14,9 @@
 //!   ([`RecordStore::serial`]) increases by at least one with every committed change to
 //!   records.
 //! - **Change feed**: [`RecordStore::subscribe`] yields the serial after each committed
-//!   change, so the DNS server rebuilds its in-memory snapshot; queries never wait on
-//!   the store.
+//!   change, so the DNS server updates its in-memory snapshot; queries never wait on
+//!   the store. [`RecordStore::changes_since`] names the owners that changed, so the
+//!   snapshot is patched rather than rebuilt.
 //!
 //! Layout: [`model`] holds the data types and their validation; [`sqlite`] the embedded
 //! SQLite implementation with versioned migrations under `migrations/`; [`instrumented`]
@@ -54,6 +55,15 @@ pub enum StoreError {
     /// A unique value (key id, registration user name) already exists.
     #[error("{0} already exists")]
     Conflict(String),
+}
+
+/// What changed after a serial: see [`RecordStore::changes_since`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changes {
+    /// The serial the changes were read at (the newest change included).
+    pub serial: u32,
+    /// Owners whose records were added, changed or deleted, sorted, each once.
+    pub owners: Vec<String>,
 }
 
 /// The store interface used by the DNS server, the management API and the CLI.
@@ -103,6 +113,16 @@ pub trait RecordStore: Send + Sync + 'static {
 
     /// The zone serial: increases with every committed change to records.
     async fn serial(&self) -> Result<u32, StoreError>;
+
+    /// The owners whose records changed after serial `since`, with the serial they were
+    /// read at; `None` when the store cannot tell (its change journal no longer reaches
+    /// back to `since`), and the caller must read everything with
+    /// [`all_records`](Self::all_records).
+    async fn changes_since(&self, since: u32) -> Result<Option<Changes>, StoreError>;
+
+    /// Every record whose owner is one of `owners` (exact names, not subtrees), ordered
+    /// like [`all_records`](Self::all_records).
+    async fn records_at(&self, owners: &[String]) -> Result<Vec<Record>, StoreError>;
 
     /// A receiver that sees the serial after each committed change.
     fn subscribe(&self) -> watch::Receiver<u32>;

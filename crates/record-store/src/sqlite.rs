@@ -14,6 +14,12 @@
 //! - `api_keys (id, secret_hash, description, scopes, source_cidrs, created_at, revoked)`,
 //!   with JSON arrays for the scopes and networks.
 //! - `registrations (username, password_hash, subdomain, fulldomain, allow_from)`.
+//! - `record_changes (id, serial, owner)`: the change journal. The transaction that bumps
+//!   the serial also records which owner changed, so [`RecordStore::changes_since`] can
+//!   name the owners changed after a serial and the DNS snapshot is patched instead of
+//!   rebuilt. Only the newest [`JOURNAL_ROWS`] rows are kept;
+//!   `record_changes_pruned (id = 1, serial)` holds the highest serial pruned, below which
+//!   the journal is incomplete.
 //!
 //! Durability and concurrency: the connections use WAL with `synchronous = FULL`, so a
 //! commit returns only after the WAL is on disk, which is when a write method returns
@@ -39,7 +45,7 @@ use sqlx::sqlite::{
 use tokio::sync::watch;
 
 use crate::model::{ApiKey, ApiKeyInfo, NewApiKey, Record, RecordData, RecordType, Registration};
-use crate::{RecordStore, StoreError};
+use crate::{Changes, RecordStore, StoreError};
 
 /// The schema migrations under `migrations/`, embedded at build time.
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -50,6 +56,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Connections in the read pool.
 const READERS: u32 = 4;
+/// Rows kept in the change journal: enough for a reader that fell behind by this many
+/// changes to catch up without reading everything.
+pub const JOURNAL_ROWS: i64 = 10_000;
 
 /// The record store in one SQLite database file.
 ///
@@ -62,6 +71,8 @@ pub struct SqliteStore {
     readers: SqlitePool,
     /// The latest committed serial, for [`RecordStore::subscribe`].
     changes: watch::Sender<u32>,
+    /// Rows kept in the change journal.
+    journal_rows: i64,
 }
 
 impl SqliteStore {
@@ -96,7 +107,15 @@ impl SqliteStore {
             writer,
             readers,
             changes: watch::Sender::new(serial),
+            journal_rows: JOURNAL_ROWS,
         })
+    }
+
+    /// Keeps `rows` rows in the change journal instead of [`JOURNAL_ROWS`] (at least 1).
+    #[must_use]
+    pub fn with_journal_rows(mut self, rows: i64) -> Self {
+        self.journal_rows = rows.max(1);
+        self
     }
 
     /// Closes both connection pools, waiting for connections in use to be returned.
@@ -132,8 +151,40 @@ async fn read_serial(pool: &SqlitePool) -> Result<u32, StoreError> {
     serial_from_db(serial)
 }
 
-/// Bumps the zone serial inside the caller's transaction; the new value.
-async fn bump_serial(conn: &mut SqliteConnection) -> Result<u32, StoreError> {
+/// Bumps the zone serial inside the caller's transaction and journals that `owner`
+/// changed at the new serial (pruning the oldest journal rows); the new serial.
+async fn bump_serial(
+    conn: &mut SqliteConnection,
+    owner: &str,
+    journal_rows: i64,
+) -> Result<u32, StoreError> {
+    let serial = next_serial(conn).await?;
+    sqlx::query("INSERT INTO record_changes (serial, owner) VALUES (?1, ?2)")
+        .bind(i64::from(serial))
+        .bind(owner)
+        .execute(&mut *conn)
+        .await?;
+    // One row in, at most one out: the journal stays at `journal_rows` rows.
+    let pruned: Option<i64> = sqlx::query_scalar(
+        "DELETE FROM record_changes WHERE id <= (SELECT max(id) FROM record_changes) - ?1 \
+         RETURNING serial",
+    )
+    .bind(journal_rows)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .max();
+    if let Some(pruned) = pruned {
+        sqlx::query("UPDATE record_changes_pruned SET serial = max(serial, ?1) WHERE id = 1")
+            .bind(pruned)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(serial)
+}
+
+/// Raises the zone serial inside the caller's transaction; the new value.
+async fn next_serial(conn: &mut SqliteConnection) -> Result<u32, StoreError> {
     let serial: i64 = sqlx::query_scalar(
         "UPDATE zone_serial SET serial = max(serial + 1, CAST(strftime('%s', 'now') AS INTEGER)) \
          WHERE id = 1 RETURNING serial",
@@ -299,7 +350,7 @@ impl RecordStore for SqliteStore {
             tx.commit().await?;
             return Ok(record.clone());
         }
-        let serial = bump_serial(&mut tx).await?;
+        let serial = bump_serial(&mut tx, &record.owner, self.journal_rows).await?;
         tx.commit().await?;
         self.announce(serial);
         Ok(record.clone())
@@ -363,7 +414,7 @@ impl RecordStore for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        let serial = bump_serial(&mut tx).await?;
+        let serial = bump_serial(&mut tx, owner, self.journal_rows).await?;
         tx.commit().await?;
         self.announce(serial);
         Ok(())
@@ -387,7 +438,7 @@ impl RecordStore for SqliteStore {
             tx.commit().await?;
             return Ok(0);
         }
-        let serial = bump_serial(&mut tx).await?;
+        let serial = bump_serial(&mut tx, owner, self.journal_rows).await?;
         tx.commit().await?;
         self.announce(serial);
         Ok(deleted)
@@ -426,7 +477,7 @@ impl RecordStore for SqliteStore {
         .bind(keep)
         .execute(&mut *tx)
         .await?;
-        let serial = bump_serial(&mut tx).await?;
+        let serial = bump_serial(&mut tx, owner, self.journal_rows).await?;
         tx.commit().await?;
         self.announce(serial);
         Ok(())
@@ -434,6 +485,52 @@ impl RecordStore for SqliteStore {
 
     async fn serial(&self) -> Result<u32, StoreError> {
         read_serial(&self.readers).await
+    }
+
+    async fn changes_since(&self, since: u32) -> Result<Option<Changes>, StoreError> {
+        // One read transaction: the serial and the journal rows agree.
+        let mut tx = self.readers.begin().await?;
+        let pruned: i64 =
+            sqlx::query_scalar("SELECT serial FROM record_changes_pruned WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::Corrupt("the record_changes_pruned row is missing".into())
+                })?;
+        if pruned > i64::from(since) {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let serial: i64 = sqlx::query_scalar("SELECT serial FROM zone_serial WHERE id = 1")
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the zone_serial row is missing".into()))?;
+        let owners: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT owner FROM record_changes WHERE serial > ?1 ORDER BY owner",
+        )
+        .bind(i64::from(since))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(Changes {
+            serial: serial_from_db(serial)?,
+            owners,
+        }))
+    }
+
+    async fn records_at(&self, owners: &[String]) -> Result<Vec<Record>, StoreError> {
+        debug_assert!(
+            owners.iter().all(|o| is_normalised(o)),
+            "owners {owners:?} are not normalised"
+        );
+        let rows: Vec<RecordRow> = sqlx::query_as(&format!(
+            "{RECORD_COLUMNS} WHERE owner IN (SELECT value FROM json_each(?1)) \
+             ORDER BY owner, type, id"
+        ))
+        .bind(to_json(owners)?)
+        .fetch_all(&self.readers)
+        .await?;
+        records_from_rows(rows)
     }
 
     fn subscribe(&self) -> watch::Receiver<u32> {
@@ -573,7 +670,7 @@ impl RecordStore for SqliteStore {
             .await?
             .rows_affected();
         let serial = if deleted > 0 {
-            Some(bump_serial(&mut tx).await?)
+            Some(bump_serial(&mut tx, &fulldomain, self.journal_rows).await?)
         } else {
             None
         };

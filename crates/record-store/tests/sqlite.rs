@@ -462,6 +462,136 @@ async fn serial_strictly_increases_and_the_watch_fires() {
 }
 
 #[tokio::test]
+async fn the_change_journal_names_the_owners_changed_since_a_serial() {
+    let (_dir, store) = new_store().await;
+    let start = store.serial().await.unwrap();
+    let changes = |since| {
+        let store = &store;
+        async move { store.changes_since(since).await.unwrap() }
+    };
+    // Nothing changed yet; a serial from before the journal existed cannot be answered.
+    assert_eq!(
+        changes(start).await.unwrap(),
+        record_store::Changes {
+            serial: start,
+            owners: vec![]
+        }
+    );
+    assert_eq!(changes(start - 1).await, None);
+
+    store.add_record(&a("a.example.com", 1, 60)).await.unwrap();
+    let after_a = store.serial().await.unwrap();
+    store
+        .replace_rrset("b.example.com", RecordType::A, &[a("b.example.com", 2, 60)])
+        .await
+        .unwrap();
+    store.push_txt("c.example.com", "x", 60, 2).await.unwrap();
+    store.add_record(&a("a.example.com", 3, 60)).await.unwrap();
+    // No-ops change nothing and are not journaled.
+    store.add_record(&a("a.example.com", 3, 60)).await.unwrap();
+    store
+        .delete_records("nothing.example.com", None)
+        .await
+        .unwrap();
+    let now = store.serial().await.unwrap();
+
+    let all = changes(start).await.unwrap();
+    assert_eq!(all.serial, now);
+    assert_eq!(
+        all.owners,
+        ["a.example.com", "b.example.com", "c.example.com"]
+    );
+    let later = changes(after_a).await.unwrap();
+    assert_eq!(
+        later.owners,
+        ["a.example.com", "b.example.com", "c.example.com"],
+        "a changed again after {after_a}"
+    );
+    assert_eq!(changes(now).await.unwrap().owners, Vec::<String>::new());
+
+    store.delete_records("b.example.com", None).await.unwrap();
+    assert_eq!(changes(now).await.unwrap().owners, ["b.example.com"]);
+}
+
+#[tokio::test]
+async fn a_pruned_journal_sends_the_reader_to_read_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("store.sqlite"))
+        .await
+        .unwrap()
+        .with_journal_rows(3);
+    let mut serials = vec![store.serial().await.unwrap()];
+    for i in 1..=5u8 {
+        store
+            .add_record(&a(&format!("h{i}.example.com"), i, 60))
+            .await
+            .unwrap();
+        serials.push(store.serial().await.unwrap());
+    }
+    // Three rows kept: the changes at serials[3..=5]; since serials[2] is complete.
+    assert_eq!(
+        store
+            .changes_since(serials[2])
+            .await
+            .unwrap()
+            .unwrap()
+            .owners,
+        ["h3.example.com", "h4.example.com", "h5.example.com"]
+    );
+    assert_eq!(
+        store
+            .changes_since(serials[4])
+            .await
+            .unwrap()
+            .unwrap()
+            .owners,
+        ["h5.example.com"]
+    );
+    for since in &serials[..2] {
+        assert_eq!(
+            store.changes_since(*since).await.unwrap(),
+            None,
+            "since {since}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn records_at_reads_exact_owners() {
+    let (_dir, store) = new_store().await;
+    for record in [
+        a("a.example.com", 1, 60),
+        txt("a.example.com", "t", 60),
+        a("sub.a.example.com", 2, 60),
+        srv("_acme-challenge._tcp.b.example.com", 8080),
+        a("c.example.com", 3, 60),
+    ] {
+        store.add_record(&record).await.unwrap();
+    }
+    let found = store
+        .records_at(&[
+            "a.example.com".to_owned(),
+            "_acme-challenge._tcp.b.example.com".to_owned(),
+            "missing.example.com".to_owned(),
+        ])
+        .await
+        .unwrap();
+    let owners: Vec<(&str, RecordType)> = found
+        .iter()
+        .map(|r| (r.owner.as_str(), r.record_type()))
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            ("_acme-challenge._tcp.b.example.com", RecordType::Srv),
+            ("a.example.com", RecordType::A),
+            ("a.example.com", RecordType::Txt),
+        ]
+    );
+    assert!(store.records_at(&[]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn api_keys() {
     let (_dir, store) = new_store().await;
     assert!(store.list_keys().await.unwrap().is_empty());
