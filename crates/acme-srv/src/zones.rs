@@ -73,7 +73,7 @@ fn zone_spec(zone: &ZoneConfig) -> anyhow::Result<ZoneSpec> {
         ),
         soa_ttl: soa.ttl,
         ns,
-        static_records: static_records(&origin, &zone.records)?,
+        static_records: static_records(&origin, &zone.records)?.into(),
     })
 }
 

@@ -2,16 +2,17 @@
 //! the answer to the transport.
 
 use std::iter;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, Guard};
 use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, Record, RecordType};
-use hickory_proto::serialize::binary::BinEncoder;
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
 use hickory_server::net::runtime::Time;
 use hickory_server::net::xfer::Protocol;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::MessageResponseBuilder;
+use hickory_server::zone_handler::{MessageResponse, MessageResponseBuilder, Queries};
 
 use crate::snapshot::{Answer, Snapshot};
 
@@ -23,10 +24,10 @@ pub const ADVERTISED_UDP_PAYLOAD: u16 = 1232;
 /// The largest UDP response sent, whatever the client advertises.
 pub const MAX_UDP_PAYLOAD: u16 = 4096;
 
-/// Size of a DNS header.
-const HEADER_LEN: usize = 12;
+use crate::encoded::HEADER_LEN;
+
 /// Size of our OPT record: root name, type, class, TTL, empty RDATA.
-const OPT_LEN: usize = 11;
+pub(crate) const OPT_LEN: usize = 11;
 
 /// The authoritative server's state: the snapshot it answers from, replaceable while it
 /// serves.
@@ -84,18 +85,71 @@ impl Authority {
         self.snapshot.load_full()
     }
 
+    /// The current snapshot, for one query (no reference count taken).
+    #[inline]
+    pub(crate) fn current(&self) -> Guard<Arc<Snapshot>> {
+        self.snapshot.load()
+    }
+
     /// Answers one request (see the type's documentation for the rules).
     pub(crate) async fn respond<R: ResponseHandler>(
         &self,
         request: &Request,
         mut response_handle: R,
     ) -> ResponseInfo {
-        let mut metadata = Metadata::response_from_request(&request.metadata);
         if request.metadata.message_type == MessageType::Response {
             // hickory drops these before they reach a handler; never answer one.
-            return info(metadata);
+            return info(Metadata::response_from_request(&request.metadata));
         }
+        let prepared = self.prepare(request);
+        let metadata = prepared.metadata;
+        match response_handle
+            .send_response(prepared.response(request))
+            .await
+        {
+            Ok(sent) => sent,
+            Err(error) => {
+                tracing::debug!(id = metadata.id, %error, "could not send DNS response");
+                info(metadata)
+            }
+        }
+    }
 
+    /// The general path for one UDP datagram, answered as hickory's server would: nothing
+    /// for a message shorter than a header or a response, FORMERR (no question, no OPT)
+    /// for one that does not parse, else the answer of [`Authority::respond`]. Writes the
+    /// response into `out`; `false` when there is nothing to send.
+    pub(crate) fn respond_datagram(&self, raw: &[u8], src: SocketAddr, out: &mut Vec<u8>) -> bool {
+        out.clear();
+        let mut decoder = BinDecoder::new(raw);
+        let Ok(header) = Header::read(&mut decoder) else {
+            return false;
+        };
+        let request = match Request::from_bytes(raw.to_vec(), src, Protocol::Udp) {
+            Ok(request) => request,
+            Err(error) => {
+                tracing::debug!(id = header.metadata.id, %src, %error, "unparseable DNS message: FORMERR");
+                let Ok(queries) = Queries::read(&mut BinDecoder::new(&[]), 0) else {
+                    return false;
+                };
+                let response = MessageResponseBuilder::new(&queries, None)
+                    .error_msg(&header.metadata, ResponseCode::FormErr);
+                encode_udp(response, 512, out);
+                return true;
+            }
+        };
+        if request.metadata.message_type == MessageType::Response {
+            return false;
+        }
+        let prepared = self.prepare(&request);
+        let max_size = prepared.edns.as_ref().map_or(512, Edns::max_payload);
+        encode_udp(prepared.response(&request), max_size, out);
+        true
+    }
+
+    /// The answer to a request that is not a response: header, answer, OPT, TC.
+    fn prepare(&self, request: &Request) -> Prepared {
+        let mut metadata = Metadata::response_from_request(&request.metadata);
         let udp = request.protocol() == Protocol::Udp;
         let limit = match (&request.edns, udp) {
             (_, false) => usize::from(u16::MAX),
@@ -115,7 +169,7 @@ impl Authority {
             edns
         });
 
-        let snapshot = self.snapshot.load_full();
+        let snapshot = self.snapshot.load();
         let mut answer = match decide(&snapshot, request) {
             Ok(answer) => {
                 metadata.authoritative = true;
@@ -145,20 +199,75 @@ impl Authority {
         }
 
         count_query(request, metadata.response_code);
-        let response = MessageResponseBuilder::new(&request.queries, response_edns.as_ref()).build(
+        Prepared {
             metadata,
-            answer.records(),
-            answer.authority,
-            iter::empty::<&Record>(),
-            iter::empty::<&Record>(),
-        );
-        match response_handle.send_response(response).await {
-            Ok(sent) => sent,
-            Err(error) => {
-                tracing::debug!(id = metadata.id, %error, "could not send DNS response");
-                info(metadata)
-            }
+            answer,
+            edns: response_edns,
         }
+    }
+}
+
+/// A response ready to be encoded.
+struct Prepared {
+    metadata: Metadata,
+    answer: Answer,
+    edns: Option<Edns>,
+}
+
+impl Prepared {
+    fn response<'q>(
+        &'q self,
+        request: &'q Request,
+    ) -> MessageResponse<
+        'q,
+        'q,
+        impl Iterator<Item = &'q Record> + Send + 'q,
+        impl Iterator<Item = &'q Record> + Send + 'q,
+        impl Iterator<Item = &'q Record> + Send + 'q,
+        impl Iterator<Item = &'q Record> + Send + 'q,
+    > {
+        MessageResponseBuilder::new(&request.queries, self.edns.as_ref()).build(
+            self.metadata,
+            self.answer.records(),
+            self.answer.authority.as_ref(),
+            iter::empty::<&Record>(),
+            iter::empty::<&Record>(),
+        )
+    }
+}
+
+/// Encodes a response for UDP as hickory's `ResponseHandle` does: at most `max_size`
+/// bytes, SERVFAIL (header only) when it cannot be encoded.
+fn encode_udp<'a>(
+    response: MessageResponse<
+        '_,
+        'a,
+        impl Iterator<Item = &'a Record> + Send + 'a,
+        impl Iterator<Item = &'a Record> + Send + 'a,
+        impl Iterator<Item = &'a Record> + Send + 'a,
+        impl Iterator<Item = &'a Record> + Send + 'a,
+    >,
+    max_size: u16,
+    out: &mut Vec<u8>,
+) {
+    let id = response.metadata().id;
+    out.clear();
+    let mut encoder = BinEncoder::new(out);
+    encoder.set_max_size(max_size);
+    let Err(error) = response.destructive_emit(&mut encoder) else {
+        return;
+    };
+    tracing::error!(%error, "error encoding message");
+    out.clear();
+    let mut metadata = Metadata::new(id, MessageType::Response, OpCode::Query);
+    metadata.response_code = ResponseCode::ServFail;
+    let header = Header {
+        metadata,
+        counts: HeaderCounts::default(),
+    };
+    let mut encoder = BinEncoder::new(out);
+    if header.emit(&mut encoder).is_err() {
+        out.clear();
     }
 }
 
@@ -175,7 +284,7 @@ impl RequestHandler for Authority {
 
 /// The checks on the message, then the answer from the snapshot; `Err` is an error
 /// response code (sent without records).
-fn decide<'s>(snapshot: &'s Snapshot, request: &Request) -> Result<Answer<'s>, ResponseCode> {
+fn decide(snapshot: &Snapshot, request: &Request) -> Result<Answer, ResponseCode> {
     if request.metadata.op_code != OpCode::Query {
         return Err(ResponseCode::NotImp);
     }
@@ -203,7 +312,7 @@ fn encoded_len(
     request: &Request,
     edns: Option<&Edns>,
     metadata: Metadata,
-    answer: &Answer<'_>,
+    answer: &Answer,
 ) -> usize {
     let mut buffer = Vec::with_capacity(answer.wire_len + 512);
     let mut encoder = BinEncoder::new(&mut buffer);
@@ -211,7 +320,7 @@ fn encoded_len(
         .build(
             metadata,
             answer.records(),
-            answer.authority,
+            answer.authority.as_ref(),
             iter::empty::<&Record>(),
             iter::empty::<&Record>(),
         )
@@ -234,13 +343,24 @@ fn info(metadata: Metadata) -> ResponseInfo {
 /// sets, so a hostile client cannot grow the number of series.
 fn count_query(request: &Request, rcode: ResponseCode) {
     let record_type = match request.queries.queries() {
-        [query] => match query.query_type() {
-            RecordType::Unknown(_) => "other",
-            known => known.into(),
-        },
+        [query] => type_label(query.query_type()),
         _ => "none",
     };
-    let rcode = match rcode {
+    metrics::counter!("acme_srv_dns_queries_total", "type" => record_type, "rcode" => rcode_label(rcode))
+        .increment(1);
+}
+
+/// The `type` label of a QTYPE: its mnemonic, `other` for unknown types.
+pub(crate) fn type_label(record_type: RecordType) -> &'static str {
+    match record_type {
+        RecordType::Unknown(_) => "other",
+        known => known.into(),
+    }
+}
+
+/// The `rcode` label of a response code.
+pub(crate) fn rcode_label(rcode: ResponseCode) -> &'static str {
+    match rcode {
         ResponseCode::NoError => "NOERROR",
         ResponseCode::FormErr => "FORMERR",
         ResponseCode::ServFail => "SERVFAIL",
@@ -249,7 +369,5 @@ fn count_query(request: &Request, rcode: ResponseCode) {
         ResponseCode::Refused => "REFUSED",
         ResponseCode::BADVERS => "BADVERS",
         _ => "other",
-    };
-    metrics::counter!("acme_srv_dns_queries_total", "type" => record_type, "rcode" => rcode)
-        .increment(1);
+    }
 }

@@ -4,27 +4,41 @@
 //! Goals, in order: answer exactly what an authoritative server must (AA, NXDOMAIN vs
 //! NODATA with the zone SOA, CNAME chains, RFC 8482 ANY, EDNS(0) and truncation), never
 //! panic or amplify on hostile input, preserve the question's letter case (CAs randomise
-//! it, "0x20"), and keep a lookup free of locks and almost free of allocation.
+//! it, "0x20"), and keep the common query free of locks, allocation and parsing into hickory types.
 //!
 //! How the parts fit, by file:
 //!
 //! 1. [`zone`]: [`ZoneSpec`] describes one zone: its origin, SOA, NS names and static
-//!    records. [`ZoneSpec::from_zone_file`] reads one from an RFC 1035 zone file with
-//!    hickory's parser, reporting the file and line of a syntax error.
+//!    records ([`StaticRecords`], kept in wire form, see [`records`]).
+//!    [`ZoneSpec::from_zone_file`] reads one from an RFC 1035 zone file; `zone_file.rs`
+//!    splits the file into entries and hands hickory's parser a few hundred
+//!    self-contained record lines at a time, so a large zone never exists as hickory
+//!    record sets all at once, and a syntax error is reported with its file and line.
 //! 2. [`snapshot`]: [`Snapshot::build`] merges the zone specs with the dynamic records
-//!    from the store into maps keyed by lowercase name, then type, with empty
-//!    non-terminals, CNAME conflicts resolved, the given serial in every SOA, and the wire
-//!    size of each RRset precomputed. Records it cannot serve come back as
-//!    [`SkippedRecord`]s. Answering a question from the maps lives here too.
+//!    from the store (sorting references to their wire form by owner and type), with
+//!    empty non-terminals, CNAME conflicts resolved and the given serial in every SOA.
+//!    Records it cannot serve come back as [`SkippedRecord`]s. Each zone's names go into a
+//!    `table.rs` name table: one buffer of entries keyed by lowercase wire name, with an
+//!    open-addressing index and a fast non-cryptographic hash (`wire.rs`). Every RRset is
+//!    stored once, already encoded as the answer section of a response (`encoded.rs`), and
+//!    so is each zone's negative-answer SOA, for every question length. The general
+//!    path's lookups (CNAME chains, ANY, inspection) decode the RRsets they need.
 //! 3. [`authority`]: [`Authority`] holds the current snapshot in an `ArcSwap`:
 //!    [`Authority::replace`] swaps in a new one atomically while queries keep reading the
-//!    old one. It implements hickory-server's `RequestHandler`: the checks on the message
+//!    old one. It is the general path: hickory parses the message, then the checks
 //!    (opcode, question count, EDNS version), the answer from the snapshot, the UDP size
 //!    limit and truncation, the OPT record, and the `acme_srv_dns_queries_total` metric.
-//! 4. [`server`]: [`run`] serves an [`Authority`] with hickory's `Server` on sockets the
-//!    caller bound (port 0 in tests) until a shutdown future completes. hickory itself
-//!    drops messages shorter than a header and messages that are responses, and answers
-//!    FORMERR to messages it cannot parse; everything else reaches [`Authority`].
+//! 4. `fast_path.rs`: the common UDP query (one question for a name in a zone, optional
+//!    plain OPT, answer an RRset, NODATA or NXDOMAIN) answered by copying the
+//!    pre-encoded section after the client's header and question, patching the ID, flags
+//!    and counts: no hickory parsing, no allocation, no lock. Its responses are byte for
+//!    byte the general path's (tested); anything else falls back to the general path.
+//! 5. [`server`]: [`run`] serves an [`Authority`] on sockets the caller bound (port 0 in
+//!    tests) until a shutdown future completes. Each UDP socket has one task that drains
+//!    the socket, answers each datagram in place (fast path, else general path, as
+//!    hickory's server would: silence for messages shorter than a header and for
+//!    responses, FORMERR for messages that do not parse) and sends; TCP is served by
+//!    hickory's `Server` with [`Authority`] as its handler.
 //!
 //! Not implemented (yet): zone transfers, NOTIFY and UPDATE (answered NOTIMP), DNSSEC,
 //! wildcards (a `*` label is matched literally) and delegations (an NS RRset below the
@@ -32,11 +46,18 @@
 #![forbid(unsafe_code)]
 
 pub mod authority;
+mod encoded;
+mod fast_path;
+pub mod records;
 pub mod server;
 pub mod snapshot;
+mod table;
+mod wire;
 pub mod zone;
+mod zone_file;
 
 pub use authority::{ADVERTISED_UDP_PAYLOAD, Authority, MAX_UDP_PAYLOAD};
+pub use records::StaticRecords;
 pub use server::{DnsServerError, TCP_TIMEOUT, run};
 pub use snapshot::{MAX_CNAME_HOPS, SkipReason, SkippedRecord, Snapshot};
 pub use zone::{ZoneError, ZoneSpec};

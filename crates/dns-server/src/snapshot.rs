@@ -1,23 +1,29 @@
 //! The immutable in-memory view of every served zone, and how a question is answered from
-//! it.
+//! it by the general path.
 //!
 //! [`Snapshot::build`] does all the work that does not depend on the question: it places
 //! each record in the zone with the longest matching origin, merges records into RRsets
-//! (one TTL per RRset: the smallest given), resolves CNAME conflicts, adds the empty
-//! non-terminals (so `_tcp.www` exists when `_acme-challenge._tcp.www` does), and
-//! precomputes each RRset's uncompressed wire size. A lookup is then a few hash-map probes
-//! keyed by the query's already-lowercased name, with no allocation.
+//! (one TTL per RRset: the smallest given; one owner spelling: the first given), resolves
+//! CNAME conflicts, adds the empty non-terminals (so `_tcp.www` exists when
+//! `_acme-challenge._tcp.www` does), and encodes every RRset once, as the answer section
+//! of a response ([`crate::encoded`]), into each zone's [`NameTable`]. The records are
+//! not kept in any other form: the general path decodes the few RRsets it needs.
+//!
+//! Building sorts references to the records (wire form: the zone specs' static records in
+//! place, the dynamic ones in one buffer) by owner and type instead of growing a map per
+//! name, so the transient memory is a few bytes per record.
 
-use std::cmp::Reverse;
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::{Ordering, Reverse};
 use std::fmt;
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::NS;
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordData, RecordType};
-use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 
+use crate::encoded::{self, NegativeTails};
+use crate::records::{self, WireRecord};
+use crate::table::{FLAG_GENERAL_ONLY, NameTable, NewSet, Set};
+use crate::wire::{self, MAX_NAME_LEN};
 use crate::zone::ZoneSpec;
 
 /// How many CNAME targets an answer follows at most. A longer chain (or a loop) ends the
@@ -34,38 +40,19 @@ pub struct Snapshot {
     zones: Vec<Zone>,
 }
 
+/// One served zone.
 #[derive(Debug)]
-struct Zone {
-    origin: LowerName,
+pub(crate) struct Zone {
+    origin: Name,
+    /// The origin as a lowercase wire name.
+    pub(crate) origin_key: Box<[u8]>,
     /// The SOA for the authority section of negative answers: TTL = min(SOA TTL, minimum).
     negative_soa: Record,
     negative_soa_len: usize,
+    /// `negative_soa` encoded after questions of every length (fast path).
+    pub(crate) negative_tails: NegativeTails,
     /// Every name that exists in the zone, including empty non-terminals.
-    nodes: HashMap<LowerName, Node>,
-}
-
-#[derive(Debug)]
-struct Node {
-    /// By type code; empty for an empty non-terminal.
-    rrsets: Box<[RRset]>,
-}
-
-#[derive(Debug)]
-struct RRset {
-    record_type: RecordType,
-    records: Box<[Record]>,
-    /// Upper bound of the encoded size of `records` (names uncompressed).
-    wire_len: usize,
-    /// For a CNAME RRset, the target as a lookup key.
-    cname_target: Option<LowerName>,
-}
-
-impl Node {
-    fn get(&self, record_type: RecordType) -> Option<&RRset> {
-        self.rrsets
-            .iter()
-            .find(|set| set.record_type == record_type)
-    }
+    pub(crate) table: NameTable,
 }
 
 /// A record [`Snapshot::build`] did not serve, and why.
@@ -148,30 +135,90 @@ impl Snapshot {
         serial: u32,
     ) -> (Snapshot, Vec<SkippedRecord>) {
         let mut skipped = Vec::new();
-        let mut builders: Vec<ZoneBuilder> = Vec::with_capacity(zones.len());
-        let mut accepted: Vec<&ZoneSpec> = Vec::with_capacity(zones.len());
+        let mut builders: Vec<ZoneBuilder<'_>> = Vec::with_capacity(zones.len());
         for spec in zones {
-            let origin = LowerName::new(&fqdn(&spec.origin));
-            if builders.iter().any(|b| b.origin == origin) {
+            let origin = fqdn(&spec.origin);
+            let mut key = [0; MAX_NAME_LEN];
+            let Some(len) = wire::key_of(&origin, &mut key) else {
+                continue;
+            };
+            if builders.iter().any(|b| *b.origin_key == key[..len]) {
                 skipped.extend(spec.static_records.iter().map(|record| SkippedRecord {
-                    record: record.clone(),
+                    record,
                     reason: SkipReason::DuplicateZone,
                 }));
                 continue;
             }
-            builders.push(ZoneBuilder::new(spec, serial));
-            accepted.push(spec);
+            builders.push(ZoneBuilder::new(spec, origin, key[..len].into(), serial));
         }
-        builders.sort_by_key(|b| Reverse(b.origin.iter().count()));
+        builders.sort_by_key(|b| Reverse(b.origin.num_labels()));
 
-        let records = accepted
-            .iter()
-            .flat_map(|spec| spec.static_records.iter().cloned())
-            .chain(dynamic);
-        for record in records {
-            if let Err(reason) = place(&mut builders, &record) {
-                skipped.push(SkippedRecord { record, reason });
+        // Records not in wire form yet (apex SOA and NS, dynamic records, the odd static
+        // ones) go to one buffer first; references into it are taken once it is complete.
+        let mut arena = Vec::new();
+        let mut pending: Vec<(usize, usize, usize)> = Vec::new();
+        for (zone, builder) in builders.iter().enumerate() {
+            for record in builder.apex_records() {
+                let start = arena.len();
+                if records::encode(&record, &mut arena).is_ok() {
+                    pending.push((zone, start, arena.len()));
+                }
             }
+        }
+        for builder in &builders {
+            for record in builder.spec.static_records.other() {
+                add(
+                    &builders,
+                    record.clone(),
+                    &mut arena,
+                    &mut pending,
+                    &mut skipped,
+                );
+            }
+        }
+        let apex_and_other = pending.len();
+        for record in dynamic {
+            add(
+                &builders,
+                fqdn_record(record),
+                &mut arena,
+                &mut pending,
+                &mut skipped,
+            );
+        }
+
+        // Apex records first, then static records in the order of the specs, then dynamic
+        // ones: "first given" is this order.
+        for &(zone, start, end) in &pending[..apex_and_other] {
+            builders[zone].records.push(Rec::new(&arena[start..end]));
+        }
+        let specs: Vec<&ZoneSpec> = builders.iter().map(|b| b.spec).collect();
+        for spec in specs {
+            for wire_record in spec.static_records.wire_records() {
+                let mut key = [0; MAX_NAME_LEN];
+                let zone = WireRecord::parse(wire_record).and_then(|parts| {
+                    let len = parts.owner.len();
+                    key[..len].copy_from_slice(parts.owner);
+                    key[..len].make_ascii_lowercase();
+                    builders
+                        .iter()
+                        .position(|b| wire::is_at_or_below(&key[..len], &b.origin_key))
+                });
+                match zone {
+                    Some(zone) => builders[zone].records.push(Rec::new(wire_record)),
+                    None => {
+                        if let Some(record) = records::decode(wire_record) {
+                            skipped.push(SkippedRecord {
+                                record,
+                                reason: SkipReason::OutsideZones,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        for &(zone, start, end) in &pending[apex_and_other..] {
+            builders[zone].records.push(Rec::new(&arena[start..end]));
         }
 
         let zones = builders
@@ -188,83 +235,105 @@ impl Snapshot {
 
     /// The origins of the served zones, most specific first.
     pub fn origins(&self) -> impl Iterator<Item = &Name> {
-        self.zones.iter().map(|zone| &*zone.origin)
+        self.zones.iter().map(|zone| &zone.origin)
     }
 
     /// How many records are served, SOA and NS included.
     pub fn record_count(&self) -> usize {
         self.zones
             .iter()
-            .flat_map(|zone| zone.nodes.values())
-            .flat_map(|node| node.rrsets.iter())
-            .map(|set| set.records.len())
+            .flat_map(|zone| zone.table.nodes())
+            .flat_map(|(_, node)| node.sets())
+            .map(|set| usize::from(set.count))
             .sum()
+    }
+
+    /// How many names exist (empty non-terminals included), over all zones.
+    pub fn name_count(&self) -> usize {
+        self.zones.iter().map(|zone| zone.table.len()).sum()
     }
 
     /// The RRset of `record_type` at `name` (any case), as served. For inspection and
     /// tests; queries go through [`crate::Authority`].
-    pub fn rrset(&self, name: &Name, record_type: RecordType) -> Option<&[Record]> {
-        let name = LowerName::new(&fqdn(name));
-        let node = self.zone_for(&name)?.nodes.get(&name)?;
-        node.get(record_type).map(|set| &*set.records)
+    pub fn rrset(&self, name: &Name, record_type: RecordType) -> Option<Vec<Record>> {
+        let mut key = [0; MAX_NAME_LEN];
+        let len = wire::key_of(&fqdn(name), &mut key)?;
+        let key = &key[..len];
+        let set = self
+            .zone_for(key)?
+            .table
+            .get(key)?
+            .get(record_type.into())?;
+        decode_set(len, set)
     }
 
-    fn zone_for(&self, name: &LowerName) -> Option<&Zone> {
-        self.zones.iter().find(|zone| zone.origin.zone_of(name))
+    /// The zone of a lowercase wire name.
+    #[inline]
+    pub(crate) fn zone_for(&self, key: &[u8]) -> Option<&Zone> {
+        self.zones
+            .iter()
+            .find(|zone| wire::is_at_or_below(key, &zone.origin_key))
     }
 
     /// The answer to `qname`/`qtype` (class IN), or `None` when no served zone contains
     /// `qname` (REFUSED).
-    pub(crate) fn answer(&self, qname: &LowerName, qtype: RecordType) -> Option<Answer<'_>> {
-        let zone = self.zone_for(qname)?;
+    pub(crate) fn answer(&self, qname: &LowerName, qtype: RecordType) -> Option<Answer> {
+        let mut key = [0; MAX_NAME_LEN];
+        let len = wire::key_of(qname, &mut key)?;
+        let key = &key[..len];
+        let zone = self.zone_for(key)?;
         let mut answer = Answer::default();
-        let Some(node) = zone.nodes.get(qname) else {
+        let Some(node) = zone.table.get(key) else {
             answer.set_negative(ResponseCode::NXDomain, zone);
             return Some(answer);
         };
         if qtype == RecordType::ANY {
             // RFC 8482 §4.1: one RRset that exists at the name, never the whole node.
-            match node.rrsets.first() {
-                Some(set) => answer.push(set),
+            match node.first() {
+                Some(set) => {
+                    answer.push(len, set);
+                }
                 None => answer.set_negative(ResponseCode::NoError, zone),
             }
             return Some(answer);
         }
-        if let Some(set) = node.get(qtype) {
-            answer.push(set);
-        } else if let Some(cname) = node.get(RecordType::CNAME) {
-            answer.push(cname);
-            self.follow(cname, qtype, &mut answer);
+        if let Some(set) = node.get(qtype.into()) {
+            answer.push(len, set);
+        } else if let Some(cname) = node.get(RecordType::CNAME.into()) {
+            let target = answer.push(len, cname);
+            self.follow(target, qtype, &mut answer);
         } else {
             answer.set_negative(ResponseCode::NoError, zone);
         }
         Some(answer)
     }
 
-    /// Appends the RRsets the CNAME chain from `cname` leads to, inside the served zones.
+    /// Appends the RRsets the CNAME chain from `target` leads to, inside the served zones.
     /// The response code is that of the last name looked up (RFC 6604).
-    fn follow<'s>(&'s self, mut cname: &'s RRset, qtype: RecordType, answer: &mut Answer<'s>) {
+    fn follow(&self, mut target: Option<Name>, qtype: RecordType, answer: &mut Answer) {
         for _ in 0..MAX_CNAME_HOPS {
-            let Some(target) = &cname.cname_target else {
+            let Some(name) = target.take() else {
                 return;
             };
-            let Some(zone) = self.zone_for(target) else {
+            let mut key = [0; MAX_NAME_LEN];
+            let Some(len) = wire::key_of(&name, &mut key) else {
+                return;
+            };
+            let key = &key[..len];
+            let Some(zone) = self.zone_for(key) else {
                 // The chain leaves the served zones: the resolver continues from here.
                 return;
             };
-            let Some(node) = zone.nodes.get(target) else {
+            let Some(node) = zone.table.get(key) else {
                 answer.set_negative(ResponseCode::NXDomain, zone);
                 return;
             };
-            if let Some(set) = node.get(qtype) {
-                answer.push(set);
+            if let Some(set) = node.get(qtype.into()) {
+                answer.push(len, set);
                 return;
             }
-            match node.get(RecordType::CNAME) {
-                Some(next) if !answer.contains(next) => {
-                    answer.push(next);
-                    cname = next;
-                }
+            match node.get(RecordType::CNAME.into()) {
+                Some(next) if !answer.contains(next) => target = answer.push(len, next),
                 // A loop: every CNAME of it is in the answer already.
                 Some(_) => return,
                 None => {
@@ -276,201 +345,355 @@ impl Snapshot {
     }
 }
 
-/// An answer computed from a [`Snapshot`], borrowing its records.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Answer<'s> {
+/// The records of a stored RRset, decoded.
+fn decode_set(name_len: usize, set: Set<'_>) -> Option<Vec<Record>> {
+    encoded::decode_after_question(name_len, set.bytes, usize::from(set.count))
+}
+
+/// An answer computed from a [`Snapshot`] by the general path.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Answer {
     pub(crate) rcode: ResponseCode,
     /// The answer section: the RRsets in order (CNAMEs of the chain, then the data).
-    parts: [&'s [Record]; MAX_CNAME_HOPS + 2],
-    len: usize,
+    records: Vec<Record>,
+    /// The RRsets added, by address, to stop at a CNAME loop.
+    sets: Vec<usize>,
     /// The zone SOA, for a negative answer.
-    pub(crate) authority: Option<&'s Record>,
+    pub(crate) authority: Option<Record>,
     /// Upper bound of the encoded size of the answer and authority records.
     pub(crate) wire_len: usize,
 }
 
-impl Default for Answer<'_> {
-    fn default() -> Self {
-        Self {
-            rcode: ResponseCode::NoError,
-            parts: [&[]; MAX_CNAME_HOPS + 2],
-            len: 0,
-            authority: None,
-            wire_len: 0,
+impl Answer {
+    /// Adds the RRset; returns the CNAME target when it is a CNAME RRset.
+    fn push(&mut self, name_len: usize, set: Set<'_>) -> Option<Name> {
+        if self.sets.len() >= MAX_CNAME_HOPS + 2 {
+            return None;
         }
-    }
-}
-
-impl<'s> Answer<'s> {
-    fn push(&mut self, set: &'s RRset) {
-        if let Some(slot) = self.parts.get_mut(self.len) {
-            *slot = &set.records;
-            self.len += 1;
-            self.wire_len += set.wire_len;
-        }
-    }
-
-    fn contains(&self, set: &RRset) -> bool {
-        self.parts[..self.len]
-            .iter()
-            .any(|part| std::ptr::eq(part.as_ptr(), set.records.as_ptr()))
+        let records = decode_set(name_len, set).unwrap_or_default();
+        self.sets.push(set.bytes.as_ptr() as usize);
+        self.wire_len += set.bound as usize;
+        let target = match records.first().map(|r| &r.data) {
+            Some(RData::CNAME(target)) => Some(fqdn(&target.0)),
+            _ => None,
+        };
+        self.records.extend(records);
+        target
     }
 
-    fn set_negative(&mut self, rcode: ResponseCode, zone: &'s Zone) {
+    fn contains(&self, set: Set<'_>) -> bool {
+        self.sets.contains(&(set.bytes.as_ptr() as usize))
+    }
+
+    fn set_negative(&mut self, rcode: ResponseCode, zone: &Zone) {
         self.rcode = rcode;
-        self.authority = Some(&zone.negative_soa);
+        self.authority = Some(zone.negative_soa.clone());
         self.wire_len += zone.negative_soa_len;
     }
 
     /// The answer-section records, in order.
-    pub(crate) fn records(&self) -> impl Iterator<Item = &'s Record> + Send + use<'s> {
-        let parts = self.parts;
-        parts.into_iter().take(self.len).flatten()
+    pub(crate) fn records(&self) -> &[Record] {
+        &self.records
     }
 
     /// How many records are in the answer section.
     pub(crate) fn answer_count(&self) -> usize {
-        self.parts[..self.len].iter().map(|part| part.len()).sum()
+        self.records.len()
+    }
+}
+
+/// A record while a snapshot is built: its uncompressed wire form.
+#[derive(Clone, Copy)]
+struct Rec<'a> {
+    wire: &'a [u8],
+    owner_len: u8,
+    record_type: u16,
+}
+
+impl<'a> Rec<'a> {
+    fn new(wire: &'a [u8]) -> Self {
+        let parts = WireRecord::parse(wire);
+        Self {
+            wire,
+            owner_len: parts
+                .as_ref()
+                .and_then(|p| u8::try_from(p.owner.len()).ok())
+                .unwrap_or(0),
+            record_type: parts.map_or(0, |p| p.record_type),
+        }
+    }
+
+    fn owner(&self) -> &'a [u8] {
+        &self.wire[..usize::from(self.owner_len)]
+    }
+
+    fn same_owner(&self, other: &Rec<'_>) -> bool {
+        self.owner().eq_ignore_ascii_case(other.owner())
+    }
+
+    fn cmp_owner_type(&self, other: &Rec<'_>) -> Ordering {
+        let lower = |b: &u8| b.to_ascii_lowercase();
+        self.owner()
+            .iter()
+            .map(lower)
+            .cmp(other.owner().iter().map(lower))
+            .then(self.record_type.cmp(&other.record_type))
+    }
+
+    fn ttl(&self) -> u32 {
+        WireRecord::parse(self.wire).map_or(0, |p| p.ttl)
+    }
+
+    fn rdata(&self) -> &'a [u8] {
+        WireRecord::parse(self.wire).map_or(&[], |p| p.rdata)
+    }
+
+    fn record(&self) -> Option<Record> {
+        records::decode(self.wire)
+    }
+
+    /// Same data: the same bytes, or (names compare without case) the same decoded data.
+    fn same_data(&self, other: &Rec<'_>) -> bool {
+        let (a, b) = (self.rdata(), other.rdata());
+        a == b
+            || (a.eq_ignore_ascii_case(b)
+                && matches!((self.record(), other.record()), (Some(x), Some(y)) if x.data == y.data))
     }
 }
 
 /// A zone while a snapshot is being built.
-struct ZoneBuilder {
-    origin: LowerName,
+struct ZoneBuilder<'s> {
+    spec: &'s ZoneSpec,
+    origin: Name,
+    origin_key: Box<[u8]>,
+    soa: Record,
     negative_soa: Record,
-    nodes: HashMap<LowerName, NodeBuilder>,
+    records: Vec<Rec<'s>>,
 }
 
-struct NodeBuilder {
-    /// By type code: the records with their encoded sizes.
-    sets: BTreeMap<u16, Vec<(Record, usize)>>,
-}
-
-impl ZoneBuilder {
-    fn new(spec: &ZoneSpec, serial: u32) -> Self {
-        let name = fqdn(&spec.origin);
+impl<'s> ZoneBuilder<'s> {
+    fn new(spec: &'s ZoneSpec, origin: Name, origin_key: Box<[u8]>, serial: u32) -> Self {
         let mut soa = spec.soa.clone();
         soa.serial = serial;
         let minimum = soa.minimum;
-        let soa = Record::from_rdata(name.clone(), spec.soa_ttl, RData::SOA(soa));
+        let soa = Record::from_rdata(origin.clone(), spec.soa_ttl, RData::SOA(soa));
         let mut negative_soa = soa.clone();
         negative_soa.ttl = spec.soa_ttl.min(minimum);
-
-        let mut builder = Self {
-            origin: LowerName::new(&name),
+        Self {
+            spec,
+            origin,
+            origin_key,
+            soa,
             negative_soa,
-            nodes: HashMap::new(),
-        };
-        let apex = std::iter::once(soa).chain(spec.ns.iter().map(|target| {
-            Record::from_rdata(name.clone(), spec.soa_ttl, RData::NS(NS(fqdn(target))))
-        }));
-        for record in apex {
-            // The SOA and NS given in the spec are well-formed names; a failure to encode
-            // would only come from an absurd name and is caught again when querying.
-            let len = wire_len(&record).unwrap_or(0);
-            builder.insert(record, len);
-        }
-        builder
-    }
-
-    fn insert(&mut self, record: Record, len: usize) {
-        let set = self
-            .nodes
-            .entry(LowerName::new(&record.name))
-            .or_insert_with(|| NodeBuilder {
-                sets: BTreeMap::new(),
-            })
-            .sets
-            .entry(u16::from(record.record_type()))
-            .or_default();
-        match set.iter_mut().find(|(known, _)| known.data == record.data) {
-            Some((known, _)) => known.ttl = known.ttl.min(record.ttl),
-            None => set.push((record, len)),
+            records: Vec::new(),
         }
     }
 
-    fn finish(self, skipped: &mut Vec<SkippedRecord>) -> Zone {
-        let cname = u16::from(RecordType::CNAME);
-        let mut nodes: HashMap<LowerName, Node> = HashMap::with_capacity(self.nodes.len());
-        for (name, mut node) in self.nodes {
-            if node.sets.len() > 1 {
-                if let Some(cnames) = node.sets.remove(&cname) {
-                    skipped.extend(cnames.into_iter().map(|(record, _)| SkippedRecord {
-                        record,
-                        reason: SkipReason::CnameAndOtherData,
-                    }));
-                }
-            } else if let Some(cnames) = node.sets.get_mut(&cname) {
-                skipped.extend(cnames.drain(1..).map(|(record, _)| SkippedRecord {
-                    record,
-                    reason: SkipReason::SecondCname,
-                }));
+    /// The SOA, then the NS records from the spec.
+    fn apex_records(&self) -> impl Iterator<Item = Record> + '_ {
+        std::iter::once(self.soa.clone()).chain(self.spec.ns.iter().map(|target| {
+            Record::from_rdata(
+                self.origin.clone(),
+                self.spec.soa_ttl,
+                RData::NS(NS(fqdn(target))),
+            )
+        }))
+    }
+
+    fn finish(mut self, skipped: &mut Vec<SkippedRecord>) -> Zone {
+        // Stable: records of one RRset stay in the order given.
+        self.records.sort_by(Rec::cmp_owner_type);
+        let records = std::mem::take(&mut self.records);
+        let mut table = NameTable::new();
+
+        let mut sets: Vec<NewSet> = Vec::new();
+        let mut key = [0; MAX_NAME_LEN];
+        for node in records.chunk_by(Rec::same_owner) {
+            let len = node[0].owner().len();
+            key[..len].copy_from_slice(node[0].owner());
+            key[..len].make_ascii_lowercase();
+            let key = &key[..len];
+            sets.clear();
+
+            let mut by_type: Vec<Vec<(Rec<'_>, u32)>> = node
+                .chunk_by(|a, b| a.record_type == b.record_type)
+                .map(dedup)
+                .collect();
+            let cname = u16::from(RecordType::CNAME);
+            if by_type.len() > 1 {
+                by_type.retain(|set| {
+                    let is_cname = set[0].0.record_type == cname;
+                    if is_cname {
+                        skip_all(
+                            set.iter().map(|(r, _)| r),
+                            SkipReason::CnameAndOtherData,
+                            skipped,
+                        );
+                    }
+                    !is_cname
+                });
+            } else if let Some(set) = by_type.first_mut()
+                && set[0].0.record_type == cname
+                && set.len() > 1
+            {
+                skip_all(
+                    set[1..].iter().map(|(r, _)| r),
+                    SkipReason::SecondCname,
+                    skipped,
+                );
+                set.truncate(1);
             }
-            let rrsets = node.sets.into_values().map(rrset).collect();
-            nodes.insert(name, Node { rrsets });
+
+            for set in &by_type {
+                match encode_set(key, set) {
+                    Ok(new) => sets.push(new),
+                    Err(error) => skip_all(
+                        set.iter().map(|(r, _)| r),
+                        SkipReason::Unencodable(error),
+                        skipped,
+                    ),
+                }
+            }
+            if !sets.is_empty() {
+                table.insert(key, &sets);
+            }
         }
 
         // Empty non-terminals: every ancestor of an owner, up to the origin, exists.
-        let owners: Vec<LowerName> = nodes.keys().cloned().collect();
-        for owner in owners {
-            let mut name = owner;
-            while name != self.origin && !name.is_root() {
-                name = name.base_name();
-                match nodes.entry(name.clone()) {
+        for node in records.chunk_by(Rec::same_owner) {
+            let len = node[0].owner().len();
+            key[..len].copy_from_slice(node[0].owner());
+            key[..len].make_ascii_lowercase();
+            let mut name = &key[..len];
+            if !table.contains(name) {
+                continue;
+            }
+            while name != &*self.origin_key {
+                let Some(parent) = wire::parent(name) else {
+                    break;
+                };
+                name = parent;
+                if !table.insert(name, &[]) {
                     // Its ancestors are (or will be) added from it.
-                    Entry::Occupied(_) => break,
-                    Entry::Vacant(slot) => {
-                        slot.insert(Node {
-                            rrsets: Box::new([]),
-                        });
-                    }
+                    break;
                 }
             }
         }
+        drop(records);
+        table.shrink_to_fit();
 
-        let negative_soa_len = wire_len(&self.negative_soa).unwrap_or(0);
+        let negative_soa_len = {
+            let mut wire = Vec::new();
+            records::encode(&self.negative_soa, &mut wire).map_or(0, |()| wire.len())
+        };
+        let negative_tails = NegativeTails::new(&self.negative_soa, self.origin_key.len());
         Zone {
             origin: self.origin,
+            origin_key: self.origin_key,
             negative_soa: self.negative_soa,
             negative_soa_len,
-            nodes,
+            negative_tails,
+            table,
         }
     }
 }
 
-/// One RRset from its records: one TTL (the smallest), one owner spelling (the first
-/// record's), the size, the CNAME target.
-fn rrset(records: Vec<(Record, usize)>) -> RRset {
-    let ttl = records.iter().map(|(r, _)| r.ttl).min().unwrap_or(0);
-    let owner = records.first().map(|(r, _)| r.name.clone());
-    let wire_len = records.iter().map(|(_, len)| len).sum();
-    let records: Box<[Record]> = records
-        .into_iter()
-        .map(|(mut record, _)| {
-            record.ttl = ttl;
-            if let Some(owner) = &owner {
-                record.name.clone_from(owner);
-            }
-            record
-        })
-        .collect();
-    let record_type = records
-        .first()
-        .map_or(RecordType::ZERO, Record::record_type);
-    let cname_target = match records.first().map(|r| &r.data) {
-        Some(RData::CNAME(target)) => Some(LowerName::new(&fqdn(&target.0))),
-        _ => None,
-    };
-    RRset {
+/// The records of one RRset without duplicates, each with the smallest TTL given for it.
+fn dedup<'a>(records: &[Rec<'a>]) -> Vec<(Rec<'a>, u32)> {
+    let mut kept: Vec<(Rec<'a>, u32)> = Vec::with_capacity(records.len());
+    for record in records {
+        let ttl = record.ttl();
+        match kept.iter_mut().find(|(known, _)| known.same_data(record)) {
+            Some((_, known_ttl)) => *known_ttl = (*known_ttl).min(ttl),
+            None => kept.push((*record, ttl)),
+        }
+    }
+    kept
+}
+
+fn skip_all<'a>(
+    records: impl Iterator<Item = &'a Rec<'a>>,
+    reason: SkipReason,
+    skipped: &mut Vec<SkippedRecord>,
+) {
+    skipped.extend(records.filter_map(Rec::record).map(|record| SkippedRecord {
+        record,
+        reason: reason.clone(),
+    }));
+}
+
+/// Types whose hickory decoding re-encodes to the same bytes (checked for the others).
+const ROUND_TRIP_TYPES: [RecordType; 9] = [
+    RecordType::A,
+    RecordType::AAAA,
+    RecordType::CNAME,
+    RecordType::NS,
+    RecordType::PTR,
+    RecordType::MX,
+    RecordType::TXT,
+    RecordType::SRV,
+    RecordType::SOA,
+];
+
+/// One RRset: one TTL (the smallest), one owner spelling (the first record's), encoded
+/// as the answer to a question for `key`.
+fn encode_set(key: &[u8], set: &[(Rec<'_>, u32)]) -> Result<NewSet, String> {
+    let ttl = set.iter().map(|(_, ttl)| *ttl).min().unwrap_or(0);
+    let mut records = Vec::with_capacity(set.len());
+    let mut owner: Option<Name> = None;
+    for (rec, _) in set {
+        let mut record = rec.record().ok_or_else(|| "cannot be decoded".to_owned())?;
+        record.ttl = ttl;
+        match &owner {
+            Some(owner) => record.name.clone_from(owner),
+            None => owner = Some(record.name.clone()),
+        }
+        records.push(record);
+    }
+    let record_type = set.first().map_or(0, |(rec, _)| rec.record_type);
+    let count = u16::try_from(records.len()).map_err(|_| "too many records".to_owned())?;
+    let bytes = encoded::encode_after_question(key, record_type, &records)?;
+    let bound: usize = set.iter().map(|(rec, _)| rec.wire.len()).sum();
+    let mut flags = 0;
+    if !ROUND_TRIP_TYPES.contains(&RecordType::from(record_type)) {
+        let again = encoded::decode_after_question(key.len(), &bytes, records.len())
+            .and_then(|decoded| encoded::encode_after_question(key, record_type, &decoded).ok());
+        if again.as_deref() != Some(&bytes[..]) {
+            flags |= FLAG_GENERAL_ONLY;
+        }
+    }
+    Ok(NewSet {
         record_type,
-        records,
-        wire_len,
-        cname_target,
+        count,
+        flags,
+        bound: u32::try_from(bound).unwrap_or(u32::MAX),
+        bytes,
+    })
+}
+
+/// Places a record not in wire form yet: appended to `arena`, its zone and range to
+/// `pending`; or skipped.
+fn add(
+    builders: &[ZoneBuilder<'_>],
+    record: Record,
+    arena: &mut Vec<u8>,
+    pending: &mut Vec<(usize, usize, usize)>,
+    skipped: &mut Vec<SkippedRecord>,
+) {
+    let placed = place(builders, &record).and_then(|zone| {
+        let start = arena.len();
+        records::encode(&record, arena)
+            .map(|()| (zone, start, arena.len()))
+            .map_err(SkipReason::Unencodable)
+    });
+    match placed {
+        Ok(placed) => pending.push(placed),
+        Err(reason) => skipped.push(SkippedRecord { record, reason }),
     }
 }
 
-/// Puts a static or dynamic record in the zone with the longest matching origin.
-fn place(builders: &mut [ZoneBuilder], record: &Record) -> Result<(), SkipReason> {
+/// The zone (index into `builders`) of a static or dynamic record, or why it is skipped.
+fn place(builders: &[ZoneBuilder<'_>], record: &Record) -> Result<usize, SkipReason> {
     if record.dns_class != DNSClass::IN {
         return Err(SkipReason::NotClassIn(record.dns_class));
     }
@@ -486,30 +709,21 @@ fn place(builders: &mut [ZoneBuilder], record: &Record) -> Result<(), SkipReason
         _ if record.data.is_update() => return Err(SkipReason::UnsupportedType),
         _ => {}
     }
-    let mut record = record.clone();
-    record.name.set_fqdn(true);
-    let owner = LowerName::new(&record.name);
-    let zone = builders
-        .iter_mut()
-        .find(|zone| zone.origin.zone_of(&owner))
-        .ok_or(SkipReason::OutsideZones)?;
-    let len = wire_len(&record).map_err(SkipReason::Unencodable)?;
-    zone.insert(record, len);
-    Ok(())
-}
-
-/// The encoded size of `record` with uncompressed names: an upper bound of its size in
-/// any message.
-fn wire_len(record: &Record) -> Result<usize, String> {
-    let mut buffer = Vec::with_capacity(64);
-    let mut encoder = BinEncoder::new(&mut buffer);
-    encoder.set_name_encoding(NameEncoding::Uncompressed);
-    record.emit(&mut encoder).map_err(|e| e.to_string())?;
-    Ok(buffer.len())
+    let mut key = [0; MAX_NAME_LEN];
+    let len = wire::key_of(&record.name, &mut key).ok_or(SkipReason::OutsideZones)?;
+    builders
+        .iter()
+        .position(|b| wire::is_at_or_below(&key[..len], &b.origin_key))
+        .ok_or(SkipReason::OutsideZones)
 }
 
 fn fqdn(name: &Name) -> Name {
     let mut name = name.clone();
     name.set_fqdn(true);
     name
+}
+
+fn fqdn_record(mut record: Record) -> Record {
+    record.name.set_fqdn(true);
+    record
 }

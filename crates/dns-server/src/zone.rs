@@ -5,14 +5,17 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use hickory_proto::rr::rdata::SOA;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
-use hickory_proto::serialize::txt::{LexerError, ParseError, Parser};
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use crate::records::StaticRecords;
+use crate::zone_file::{self, SyntaxError};
 
 /// Everything the server needs to know about one zone besides the dynamic records.
 ///
 /// The SOA is served at the apex with TTL `soa_ttl`; its serial is replaced by the one
 /// given to [`crate::Snapshot::build`]. The `ns` names become the apex NS RRset, also with
-/// TTL `soa_ttl`. `static_records` are served like dynamic ones.
+/// TTL `soa_ttl`. `static_records` are served like dynamic ones; they are kept in wire
+/// form ([`StaticRecords`]), a few dozen bytes per record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ZoneSpec {
     /// The zone apex, e.g. `acme.example.com.`.
@@ -25,7 +28,7 @@ pub struct ZoneSpec {
     /// Names of the zone's name servers (apex NS RRset).
     pub ns: Vec<Name>,
     /// Other records of the zone, served like dynamic records.
-    pub static_records: Vec<Record>,
+    pub static_records: StaticRecords,
 }
 
 /// Why a zone file could not be turned into a [`ZoneSpec`].
@@ -116,45 +119,61 @@ impl ZoneSpec {
 
     fn parse(text: &str, path: &Path, mut origin: Name) -> Result<ZoneSpec, ZoneError> {
         origin.set_fqdn(true);
-        let parse_prefix =
-            |prefix: &str| Parser::new(prefix, Some(path.to_owned()), Some(origin.clone())).parse();
-        let (_, sets) = match parse_prefix(text) {
-            Ok(parsed) => parsed,
-            Err(error) => {
-                return Err(ZoneError::Parse {
-                    path: path.to_owned(),
-                    line: error_line(text, &error, |prefix| parse_prefix(prefix).err()),
-                    message: error.to_string(),
-                });
-            }
-        };
-
         let mut soa = None;
         let mut ns = Vec::new();
-        let mut static_records = Vec::new();
-        for record in sets.values().flat_map(|set| set.records_without_rrsigs()) {
+        let mut static_records = StaticRecords::new();
+        let mut problem: Option<ZoneError> = None;
+        let read = zone_file::read(text, path, &origin, &mut |record| {
+            let fail = |error: ZoneError, problem: &mut Option<ZoneError>| {
+                *problem = Some(error);
+                SyntaxError {
+                    line: None,
+                    message: String::new(),
+                }
+            };
             if !origin.zone_of(&record.name) {
-                return Err(ZoneError::OutsideOrigin {
-                    path: path.to_owned(),
-                    name: record.name.to_ascii(),
-                    record_type: record.record_type(),
-                    origin: origin.to_ascii(),
-                });
+                return Err(fail(
+                    ZoneError::OutsideOrigin {
+                        path: path.to_owned(),
+                        name: record.name.to_ascii(),
+                        record_type: record.record_type(),
+                        origin: origin.to_ascii(),
+                    },
+                    &mut problem,
+                ));
             }
             let at_apex = record.name.eq_ignore_root(&origin);
             match &record.data {
-                RData::SOA(data) if at_apex => soa = Some((data.clone(), record.ttl)),
-                RData::SOA(_) => {
-                    return Err(ZoneError::SoaNotAtOrigin {
-                        path: path.to_owned(),
-                        name: record.name.to_ascii(),
-                        origin: origin.to_ascii(),
+                RData::SOA(_) if at_apex && soa.is_some() => {
+                    return Err(SyntaxError {
+                        line: None,
+                        message: "SOA is already specified".to_owned(),
                     });
                 }
+                RData::SOA(data) if at_apex => soa = Some((data.clone(), record.ttl)),
+                RData::SOA(_) => {
+                    return Err(fail(
+                        ZoneError::SoaNotAtOrigin {
+                            path: path.to_owned(),
+                            name: record.name.to_ascii(),
+                            origin: origin.to_ascii(),
+                        },
+                        &mut problem,
+                    ));
+                }
                 RData::NS(target) if at_apex => ns.push(target.0.clone()),
-                _ => static_records.push(record.clone()),
+                _ => static_records.push(record),
             }
+            Ok(())
+        });
+        if let Err(error) = read {
+            return Err(problem.take().unwrap_or_else(|| ZoneError::Parse {
+                path: path.to_owned(),
+                line: error.line,
+                message: error.message,
+            }));
         }
+        static_records.shrink_to_fit();
         let Some((soa, soa_ttl)) = soa else {
             return Err(ZoneError::MissingSoa {
                 path: path.to_owned(),
@@ -175,52 +194,4 @@ impl ZoneSpec {
             static_records,
         })
     }
-}
-
-/// hickory's zone parser does not say where an error is. Find the line by parsing
-/// prefixes of the text: the smallest prefix (in whole lines) that fails the same way ends
-/// on the line of the failing entry.
-///
-/// "The same way" matters for entries spanning lines: a prefix that cuts an entry inside
-/// parentheses or quotes fails as unclosed, which is not the error being looked for unless
-/// the whole file fails that way. With that distinction the failure is monotonic in the
-/// prefix length, so a binary search needs O(log lines) parses.
-fn error_line(
-    text: &str,
-    error: &ParseError,
-    prefix_error: impl Fn(&str) -> Option<ParseError>,
-) -> Option<usize> {
-    let looking_for_unclosed = is_unclosed(error);
-    let line_ends: Vec<usize> = text
-        .match_indices('\n')
-        .map(|(i, _)| i + 1)
-        .chain((!text.ends_with('\n')).then_some(text.len()))
-        .collect();
-    let fails = |lines: usize| match prefix_error(&text[..line_ends[lines - 1]]) {
-        None => false,
-        Some(error) => looking_for_unclosed || !is_unclosed(&error),
-    };
-    // Smallest `lines` in 1..=len with fails(lines); the whole text fails.
-    let (mut low, mut high) = (1, line_ends.len());
-    if high == 0 || !fails(high) {
-        return None;
-    }
-    while low < high {
-        let mid = low + (high - low) / 2;
-        if fails(mid) {
-            high = mid;
-        } else {
-            low = mid + 1;
-        }
-    }
-    Some(low)
-}
-
-fn is_unclosed(error: &ParseError) -> bool {
-    matches!(
-        error,
-        ParseError::Lexer(
-            LexerError::UnclosedList | LexerError::UnclosedQuotedString | LexerError::EOF
-        )
-    )
 }

@@ -122,7 +122,8 @@ pub fn programmatic_zone(origin: &str, soa_ttl: u32, minimum: u32) -> ZoneSpec {
             &format!("host.{origin}"),
             300,
             RData::A(A::new(198, 51, 100, 7)),
-        )],
+        )]
+        .into(),
         origin,
     }
 }

@@ -120,7 +120,7 @@ fn an_rrset_has_one_ttl_and_no_duplicates() {
 fn a_duplicate_zone_is_ignored_with_its_static_records() {
     let mut specs = zones();
     let mut again = programmatic_zone("Example.Test.", 10, 10);
-    again.static_records = vec![txt("dup.example.test.", "from the duplicate")];
+    again.static_records = vec![txt("dup.example.test.", "from the duplicate")].into();
     specs.push(again);
     let (snapshot, skipped) = Snapshot::build(&specs, Vec::new(), 3);
     assert_eq!(skipped.len(), 1);
