@@ -6,20 +6,22 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use srv_scheme::{Challenge, Selection, SrvRecord};
 use target_resolver::SrvAnswer;
 
-use crate::Relay;
 use crate::forward::{self, AttemptLimits};
 use crate::inbound::Inbound;
 use crate::reply::{Body, full, text};
+use crate::{Relay, forwarded_headers};
 
 /// Targets considered for one challenge at most: the SRV answer may come from a hostile
 /// zone, so the work it can cause is bounded.
 pub const MAX_TARGETS: usize = 8;
 /// Addresses tried per target at most.
 pub const MAX_ADDRESSES_PER_TARGET: usize = 4;
+/// Room for a typical request head to a target.
+const REQUEST_HEAD_CAPACITY: usize = 512;
 
 /// One failed step on the way to an answer, for the log and the 502 reason.
 struct Failure {
@@ -40,14 +42,13 @@ enum Plan {
 /// Relays the challenge in `req` for the allowed `inbound.host`.
 pub async fn relay(
     relay: &Relay,
-    req: Request<Incoming>,
+    req: &Request<Incoming>,
     inbound: &Inbound,
     token: &str,
 ) -> Response<Body> {
     let started = Instant::now();
-    let token_prefix: String = token.chars().take(8).collect();
     let total = relay.limits.total;
-    let outcome = tokio::time::timeout(total, relay_within_deadline(relay, &req, inbound)).await;
+    let outcome = tokio::time::timeout(total, relay_within_deadline(relay, req, inbound)).await;
     let (response, target, addr) = match outcome {
         Ok(done) => done,
         Err(_) => (
@@ -59,17 +60,30 @@ pub async fn relay(
             None,
         ),
     };
+    // Borrowed fields and `Display` wrappers: the line costs no allocation of its own.
     tracing::info!(
         domain = %inbound.host,
-        token = %token_prefix,
+        token = %token.get(..8).unwrap_or(token),
         client = %inbound.client,
         target = %target.as_deref().unwrap_or("-"),
-        address = %addr.map_or_else(|| "-".to_owned(), |a| a.to_string()),
+        address = %OrDash(addr),
         status = response.status().as_u16(),
         duration_ms = started.elapsed().as_millis() as u64,
         "relayed challenge"
     );
     response
+}
+
+/// Shows the value, or `-` when there is none.
+struct OrDash<T>(Option<T>);
+
+impl<T: std::fmt::Display> std::fmt::Display for OrDash<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(value) => value.fmt(f),
+            None => f.write_str("-"),
+        }
+    }
 }
 
 async fn relay_within_deadline(
@@ -81,8 +95,17 @@ async fn relay_within_deadline(
         Plan::Targets(targets) => targets,
         Plan::Answer(response) => return (response, None, None),
     };
-    let headers = forward::forwarded_headers(req.headers(), inbound, &relay.via_name, false);
-    let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    // The same request head goes to every address tried.
+    let mut request_head = Vec::with_capacity(REQUEST_HEAD_CAPACITY);
+    forwarded_headers::write_challenge_head(
+        &mut request_head,
+        req.method(),
+        req.uri().path_and_query().map_or("/", |p| p.as_str()),
+        req.headers(),
+        inbound,
+        &relay.via_name,
+    );
+    let head_only = req.method() == Method::HEAD;
     let limits = AttemptLimits {
         connect: relay.limits.connect,
         response_header: relay.limits.response_header,
@@ -91,11 +114,11 @@ async fn relay_within_deadline(
     };
 
     let mut failures = Vec::new();
-    for target in targets.iter().take(MAX_TARGETS) {
+    for target in targets.into_iter().take(MAX_TARGETS) {
         let addrs = match relay.resolver.addresses(&target.target).await {
             Ok(addrs) if addrs.is_empty() => {
                 failures.push(fail(
-                    target,
+                    &target,
                     None,
                     "target has no A or AAAA record".into(),
                     false,
@@ -104,17 +127,17 @@ async fn relay_within_deadline(
             }
             Ok(addrs) => addrs,
             Err(e) => {
-                failures.push(fail(target, None, e.to_string(), false));
+                failures.push(fail(&target, None, e.to_string(), false));
                 continue;
             }
         };
-        for ip in addrs.into_iter().take(MAX_ADDRESSES_PER_TARGET) {
+        for ip in addrs.iter().take(MAX_ADDRESSES_PER_TARGET) {
             let checked = match relay.policy.check(ip, target.port) {
                 Ok(checked) => SocketAddr::new(checked, target.port),
                 Err(refusal) => {
                     tracing::warn!(domain = %inbound.host, target = %target.target, address = %ip, reason = %refusal, "target address refused by policy");
                     failures.push(fail(
-                        target,
+                        &target,
                         Some(SocketAddr::new(ip, target.port)),
                         refusal.to_string(),
                         false,
@@ -122,24 +145,17 @@ async fn relay_within_deadline(
                     continue;
                 }
             };
-            let attempt = forward::send(
-                checked,
-                req.method().clone(),
-                path_and_query,
-                headers.clone(),
-                limits,
-            )
-            .await;
-            match attempt {
-                Ok(response) => {
-                    let mut response = response.map(full);
+            match forward::send(checked, &request_head, head_only, limits).await {
+                Ok(answer) => {
                     // The target may speak HTTP/1.0; the client gets our own version.
-                    *response.version_mut() = hyper::Version::HTTP_11;
-                    return (response, Some(target.target.clone()), Some(checked));
+                    let mut response = Response::new(full(answer.body));
+                    *response.status_mut() = answer.status;
+                    *response.headers_mut() = answer.headers;
+                    return (response, Some(target.target), Some(checked));
                 }
                 Err(e) if e.try_next() => {
                     tracing::warn!(domain = %inbound.host, target = %target.target, address = %checked, error = %e, "target failed, trying the next");
-                    failures.push(fail(target, Some(checked), e.to_string(), e.is_timeout()));
+                    failures.push(fail(&target, Some(checked), e.to_string(), e.is_timeout()));
                 }
                 Err(e) => {
                     let status = if e.is_timeout() {
@@ -149,11 +165,7 @@ async fn relay_within_deadline(
                     };
                     tracing::warn!(domain = %inbound.host, target = %target.target, address = %checked, error = %e, "target answered badly");
                     let reason = format!("target {} at {checked}: {e}", target.target);
-                    return (
-                        text(status, reason),
-                        Some(target.target.clone()),
-                        Some(checked),
-                    );
+                    return (text(status, reason), Some(target.target), Some(checked));
                 }
             }
         }
@@ -167,15 +179,14 @@ async fn relay_within_deadline(
 
 /// Looks up the SRV records (walking up or falling back as configured) and decides.
 async fn plan(relay: &Relay, host: &str) -> Plan {
-    let mut names = vec![host.to_owned()];
-    if relay.walk_up_parents {
-        names.extend(
-            srv_scheme::labels::parent_names(host, 2)
-                .filter(|parent| relay.is_allowed(parent))
-                .map(str::to_owned),
-        );
-    }
-    for name in &names {
+    let parents: Vec<&str> = if relay.walk_up_parents {
+        srv_scheme::labels::parent_names(host, 2)
+            .filter(|parent| relay.is_allowed(parent))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for name in std::iter::once(host).chain(parents.iter().copied()) {
         let owner = relay.labels.owner_name(Challenge::Http01, name);
         match relay.resolver.srv(&owner).await {
             Ok(SrvAnswer::Records(records)) => {

@@ -14,6 +14,7 @@ use hyper::header::{ALLOW, CONTENT_LENGTH, HOST, HeaderMap, HeaderValue, TRANSFE
 use hyper::{Method, Request, Response, StatusCode};
 use ipnet::IpNet;
 
+use crate::relay_metrics::Kind;
 use crate::reply::{Body, text};
 use crate::{Relay, challenge, other_requests};
 
@@ -48,11 +49,14 @@ pub async fn handle(
     let started = Instant::now();
     let is_challenge = req.uri().path().starts_with(CHALLENGE_PREFIX);
     let response = route(&relay, req, peer, is_challenge).await;
-    let kind = if is_challenge { "challenge" } else { "other" };
-    metrics::counter!("acme_srv_http_requests_total", "kind" => kind, "status" => response.status().as_str().to_owned())
-        .increment(1);
-    metrics::histogram!("acme_srv_http_request_duration_seconds", "kind" => kind)
-        .record(started.elapsed().as_secs_f64());
+    let kind = if is_challenge {
+        Kind::Challenge
+    } else {
+        Kind::Other
+    };
+    relay
+        .metrics
+        .request(kind, response.status(), started.elapsed());
     Ok(response)
 }
 
@@ -103,8 +107,11 @@ async fn route(
         host_header,
     };
 
+    // Both paths are boxed: hyper keeps this future (at its largest state's size) for
+    // every connection, idle or not, so the big states live on the heap only while a
+    // request is under way.
     if !is_challenge {
-        return other_requests::handle(relay, req, inbound).await;
+        return Box::pin(other_requests::handle(relay, req, inbound)).await;
     }
     let token = &req.uri().path()[CHALLENGE_PREFIX.len()..];
     if !is_valid_token(token) {
@@ -117,8 +124,7 @@ async fn route(
         tracing::debug!(host = %inbound.host, "challenge for a domain not in the allow-list");
         return text(StatusCode::NOT_FOUND, "no challenge relay for this domain");
     }
-    let token = token.to_owned();
-    challenge::relay(relay, req, &inbound, &token).await
+    Box::pin(challenge::relay(relay, &req, &inbound, token)).await
 }
 
 fn method_not_allowed(reason: &str) -> Response<Body> {
@@ -234,6 +240,21 @@ mod tests {
         let mut h = HeaderMap::new();
         h.append(VIA, HeaderValue::from_static("1.1 other"));
         assert!(!has_own_via(&h, "acme-srv"));
+    }
+
+    /// hyper keeps one request future per connection, idle or not: its size is memory
+    /// per connection.
+    #[tokio::test]
+    async fn the_request_future_stays_small() {
+        fn future_size<F>(_: impl FnOnce(Request<Incoming>) -> F) -> usize {
+            std::mem::size_of::<F>()
+        }
+        let mut config = config::Config::default();
+        config.resolver.servers = vec!["127.0.0.1:53".parse().unwrap()];
+        let relay = Arc::new(Relay::from_config(&config).unwrap());
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let size = future_size(move |req| handle(relay, req, peer));
+        assert!(size <= 1536, "{size} bytes");
     }
 
     #[test]

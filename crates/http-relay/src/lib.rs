@@ -25,12 +25,15 @@
 
 pub mod challenge;
 pub mod forward;
+pub mod forwarded_headers;
 pub mod inbound;
 pub mod other_requests;
 pub mod reply;
 pub mod server;
+pub mod target_response;
 
 mod relay;
+mod relay_metrics;
 
 pub use relay::{Relay, RelayError};
 pub use server::run;

@@ -1,14 +1,13 @@
 //! Requests that are not ACME challenges: `redirect-https`, `not-found`, or `upstream`.
 
 use config::OtherRequests;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, LOCATION};
 use hyper::http::uri::{Authority, Scheme};
 use hyper::{Request, Response, StatusCode, Uri};
 
 use crate::Relay;
-use crate::forward;
+use crate::forwarded_headers;
 use crate::inbound::Inbound;
 use crate::reply::{Body, text};
 
@@ -59,14 +58,15 @@ async fn upstream(relay: &Relay, req: Request<Incoming>, inbound: Inbound) -> Re
             );
         }
     };
-    parts.headers = forward::forwarded_headers(&parts.headers, &inbound, &relay.via_name, true);
+    parts.headers =
+        forwarded_headers::forwarded_headers(&parts.headers, &inbound, &relay.via_name, true);
     parts.version = hyper::Version::HTTP_11;
     let request = Request::from_parts(parts, body);
     match apps.client.request(request).await {
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
-            forward::strip_hop_by_hop(&mut parts.headers);
-            Response::from_parts(parts, body.boxed_unsync())
+            forwarded_headers::strip_hop_by_hop(&mut parts.headers);
+            Response::from_parts(parts, Body::Streamed(body))
         }
         Err(e) => {
             tracing::warn!(host = %inbound.host, app = %app, error = %e, "upstream app failed");

@@ -18,6 +18,8 @@ use rand::rngs::StdRng;
 use srv_scheme::{DomainPattern, Labels, Selection, SrvRecord};
 use target_resolver::{ResolveError, ResolverOptions, TargetPolicy, TargetResolver};
 
+use crate::relay_metrics::RelayMetrics;
+
 /// Why a relay could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
@@ -73,6 +75,7 @@ pub struct Relay {
     pub(crate) limits: Limits,
     pub(crate) other_requests: OtherRequests,
     pub(crate) apps: Option<Apps>,
+    pub(crate) metrics: RelayMetrics,
     rate_limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
     rng: RngSource,
 }
@@ -148,6 +151,7 @@ impl Relay {
             limits,
             other_requests: relay.other_requests,
             apps,
+            metrics: RelayMetrics::default(),
             rate_limiter,
             rng: RngSource::Thread,
         })

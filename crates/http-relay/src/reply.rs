@@ -1,18 +1,58 @@
-//! Responses the relay writes itself: short plain-text reasons, never a stack of HTML.
+//! Responses the relay writes itself (short plain-text reasons, never a stack of HTML),
+//! and [`Body`], the body type of every response it sends.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 
-/// The body type of every response the relay sends.
-pub type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, hyper::Error>;
+/// The body of every response the relay sends: bytes in memory (its own answers and
+/// relayed challenge answers), or an app's body streamed through (`upstream` mode).
+/// An enum rather than a boxed trait object: no allocation per response.
+#[derive(Debug)]
+pub enum Body {
+    /// A complete body; `None` once sent (or when empty).
+    Full(Option<Bytes>),
+    /// A body streamed from an app.
+    Streamed(Incoming),
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            Self::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Self::Streamed(incoming) => Pin::new(incoming).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Self::Full(bytes) => bytes.is_none(),
+            Self::Streamed(incoming) => incoming.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Self::Streamed(incoming) => incoming.size_hint(),
+        }
+    }
+}
 
 /// A full in-memory body.
 pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into())
-        .map_err(|never| match never {})
-        .boxed_unsync()
+    let bytes = bytes.into();
+    Body::Full((!bytes.is_empty()).then_some(bytes))
 }
 
 /// `status` with a one-line plain-text `reason`.

@@ -1,12 +1,20 @@
 //! Accepting connections: limits, hyper's HTTP/1 parser, graceful shutdown.
+//!
+//! Per connection the relay makes no system call of its own: `TCP_NODELAY` is set once
+//! on each listener (Linux hands it down to accepted sockets), and hyper's closing
+//! `shutdown(2)` is skipped because the socket is closed right after anyway.
 
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +36,10 @@ pub async fn run(
     let tracker = TaskTracker::new();
     let permits = Arc::new(Semaphore::new(relay.limits.max_connections));
     for listener in listeners {
+        // Inherited by every accepted socket: answers are never held back by Nagle.
+        if let Err(e) = socket2::SockRef::from(&listener).set_tcp_nodelay(true) {
+            tracing::warn!(error = %e, "cannot set TCP_NODELAY on a listener");
+        }
         tracker.spawn(accept_loop(
             listener,
             relay.clone(),
@@ -84,7 +96,7 @@ async fn accept_loop(
             }
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            metrics::counter!("acme_srv_http_connections_refused_total").increment(1);
+            relay.metrics.refused_connection();
             tracing::debug!(%peer, "connection limit reached; closing");
             drop(stream);
             continue;
@@ -92,9 +104,10 @@ async fn accept_loop(
         let relay = relay.clone();
         let stop = stop.clone();
         tracker.spawn(async move {
-            metrics::gauge!("acme_srv_http_connections_open").increment(1.0);
+            let open = relay.metrics.open_connections().clone();
+            open.increment(1.0);
             serve_connection(stream, peer, relay, stop).await;
-            metrics::gauge!("acme_srv_http_connections_open").decrement(1.0);
+            open.decrement(1.0);
             drop(permit);
         });
     }
@@ -106,7 +119,6 @@ async fn serve_connection(
     relay: Arc<Relay>,
     stop: CancellationToken,
 ) {
-    let _ = stream.set_nodelay(true);
     let limits = relay.limits.clone();
     let service = hyper::service::service_fn(move |req| inbound::handle(relay.clone(), req, peer));
     let connection = http1::Builder::new()
@@ -114,7 +126,7 @@ async fn serve_connection(
         .header_read_timeout(limits.client_header)
         .max_buf_size(limits.max_header_bytes)
         .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(Accepted(stream)), service);
     tokio::pin!(connection);
     let result = tokio::select! {
         result = connection.as_mut() => result,
@@ -125,5 +137,51 @@ async fn serve_connection(
     };
     if let Err(e) = result {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
+
+/// An accepted connection as hyper sees it. `poll_shutdown` does nothing: the socket is
+/// dropped (closed, sending the FIN) as soon as hyper is done with it, so a separate
+/// `shutdown(2)` first would only cost a system call. (Unread input makes the kernel
+/// answer the close with a reset either way.)
+struct Accepted(TcpStream);
+
+impl AsyncRead for Accepted {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Accepted {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }

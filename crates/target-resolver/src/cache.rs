@@ -4,9 +4,13 @@
 //! longer; a stale entry is only handed out when the upstream has just failed
 //! ([`AnswerCache::get_stale`]). When the cache is full, entries past their stale window
 //! go first, then the ones closest to expiry.
+//!
+//! Reads take a shared lock only (many readers at once) and allocate nothing when the
+//! name is already lowercase; the answers for one name (SRV, CNAME, A, AAAA) share one
+//! map slot.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::RwLock;
 use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
@@ -27,44 +31,101 @@ struct Entry<V> {
     stale_until: Instant,
 }
 
-/// The cache; cheap to share behind an `Arc`.
+/// The record types cached, each with its place in a name's slot.
+const TYPES: [RecordType; 4] = [
+    RecordType::SRV,
+    RecordType::CNAME,
+    RecordType::A,
+    RecordType::AAAA,
+];
+
+fn type_index(record_type: RecordType) -> Option<usize> {
+    TYPES.iter().position(|t| *t == record_type)
+}
+
+/// The answers held for one name.
+struct Slot<V> {
+    entries: [Option<Entry<V>>; TYPES.len()],
+}
+
+impl<V> Slot<V> {
+    fn len(&self) -> usize {
+        self.entries.iter().flatten().count()
+    }
+}
+
+struct Inner<V> {
+    names: HashMap<Box<str>, Slot<V>>,
+    /// Entries held, over all names.
+    len: usize,
+}
+
+/// The cache; cheap to share behind an `Arc`. Only SRV, CNAME, A and AAAA answers are
+/// kept; other types are never cached.
 pub struct AnswerCache<V> {
-    entries: Mutex<HashMap<(String, RecordType), Entry<V>>>,
+    inner: RwLock<Inner<V>>,
     capacity: usize,
     serve_stale_for: Duration,
+}
+
+/// `name` lowercased, borrowed when it already is.
+fn lowercase(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        name.to_ascii_lowercase().into()
+    } else {
+        name.into()
+    }
 }
 
 impl<V: Clone> AnswerCache<V> {
     /// A cache of at most `capacity` entries, serving stale answers for `serve_stale_for`.
     pub fn new(capacity: usize, serve_stale_for: Duration) -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
+            inner: RwLock::new(Inner {
+                names: HashMap::new(),
+                len: 0,
+            }),
             capacity: capacity.max(1),
             serve_stale_for,
         }
     }
 
+    /// Runs `f` on the entry for `name`/`record_type`, under the shared lock.
+    fn with_entry<T>(
+        &self,
+        name: &str,
+        record_type: RecordType,
+        f: impl FnOnce(&Entry<V>) -> Option<T>,
+    ) -> Option<T> {
+        let index = type_index(record_type)?;
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        let slot = inner.names.get(&*lowercase(name))?;
+        slot.entries[index].as_ref().and_then(f)
+    }
+
     /// The fresh entry for `name`/`record_type`, if any.
     pub fn get(&self, name: &str, record_type: RecordType) -> Cached<V> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        match entries.get(&(name.to_ascii_lowercase(), record_type)) {
-            Some(e) if Instant::now() < e.fresh_until => Cached::Fresh(e.value.clone()),
-            _ => Cached::Miss,
-        }
+        let now = Instant::now();
+        self.with_entry(name, record_type, |e| {
+            (now < e.fresh_until).then(|| e.value.clone())
+        })
+        .map_or(Cached::Miss, Cached::Fresh)
     }
 
     /// The entry for `name`/`record_type` if it is fresh or within its stale window:
     /// for use after the upstream failed.
     pub fn get_stale(&self, name: &str, record_type: RecordType) -> Option<V> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(&(name.to_ascii_lowercase(), record_type))
-            .filter(|e| Instant::now() < e.stale_until)
-            .map(|e| e.value.clone())
+        let now = Instant::now();
+        self.with_entry(name, record_type, |e| {
+            (now < e.stale_until).then(|| e.value.clone())
+        })
     }
 
-    /// Stores `value` for `ttl`.
+    /// Stores `value` for `ttl` (nothing for a type that is not cached).
     pub fn insert(&self, name: &str, record_type: RecordType, value: V, ttl: Duration) {
+        let Some(index) = type_index(record_type) else {
+            return;
+        };
         let now = Instant::now();
         let fresh_until = now + ttl;
         let entry = Entry {
@@ -72,27 +133,60 @@ impl<V: Clone> AnswerCache<V> {
             fresh_until,
             stale_until: fresh_until + self.serve_stale_for,
         };
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= self.capacity {
-            entries.retain(|_, e| e.stale_until > now);
+        let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let inner = &mut *guard;
+        if inner.len >= self.capacity {
+            for slot in inner.names.values_mut() {
+                for e in &mut slot.entries {
+                    if e.as_ref().is_some_and(|e| e.stale_until <= now) {
+                        *e = None;
+                    }
+                }
+            }
+            inner.names.retain(|_, slot| slot.len() > 0);
+            inner.len = inner.names.values().map(Slot::len).sum();
         }
-        if entries.len() >= self.capacity {
+        if inner.len >= self.capacity {
             // Still full: drop the tenth of entries closest to going stale.
-            let mut by_expiry: Vec<_> = entries
+            let mut by_expiry: Vec<_> = inner
+                .names
                 .iter()
-                .map(|(k, e)| (e.fresh_until, k.clone()))
+                .flat_map(|(k, slot)| {
+                    slot.entries
+                        .iter()
+                        .enumerate()
+                        .filter_map(move |(i, e)| e.as_ref().map(|e| (e.fresh_until, k.clone(), i)))
+                })
                 .collect();
-            by_expiry.sort_by_key(|(t, _)| *t);
-            for (_, key) in by_expiry.into_iter().take(self.capacity / 10 + 1) {
-                entries.remove(&key);
+            by_expiry.sort_by_key(|(t, _, _)| *t);
+            for (_, key, i) in by_expiry.into_iter().take(self.capacity / 10 + 1) {
+                if let Some(slot) = inner.names.get_mut(&key) {
+                    if slot.entries[i].take().is_some() {
+                        inner.len -= 1;
+                    }
+                    if slot.len() == 0 {
+                        inner.names.remove(&key);
+                    }
+                }
             }
         }
-        entries.insert((name.to_ascii_lowercase(), record_type), entry);
+        let slot = match inner.names.get_mut(&*lowercase(name)) {
+            Some(slot) => slot,
+            None => inner
+                .names
+                .entry(name.to_ascii_lowercase().into_boxed_str())
+                .or_insert_with(|| Slot {
+                    entries: std::array::from_fn(|_| None),
+                }),
+        };
+        if slot.entries[index].replace(entry).is_none() {
+            inner.len += 1;
+        }
     }
 
     /// Number of entries held (fresh or not).
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.inner.read().unwrap_or_else(|e| e.into_inner()).len
     }
 
     /// Whether the cache holds nothing.
@@ -131,5 +225,27 @@ mod tests {
         }
         assert!(cache.len() <= 20, "{} entries", cache.len());
         assert_eq!(cache.get("n99.test", RecordType::A), Cached::Fresh(99));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn types_of_one_name_are_separate_entries() {
+        let cache = AnswerCache::new(3, Duration::from_secs(1));
+        cache.insert("h.test", RecordType::A, 4, Duration::from_secs(9));
+        cache.insert("H.TEST", RecordType::AAAA, 6, Duration::from_secs(9));
+        cache.insert("h.test", RecordType::A, 5, Duration::from_secs(9));
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.get("h.test", RecordType::A), Cached::Fresh(5));
+        assert_eq!(cache.get("h.Test", RecordType::AAAA), Cached::Fresh(6));
+        assert_eq!(cache.get("h.test", RecordType::SRV), Cached::Miss);
+        cache.insert("h.test", RecordType::MX, 1, Duration::from_secs(9));
+        assert_eq!(
+            cache.get("h.test", RecordType::MX),
+            Cached::Miss,
+            "not a cached type"
+        );
+        cache.insert("g.test", RecordType::SRV, 7, Duration::from_secs(1));
+        cache.insert("f.test", RecordType::SRV, 8, Duration::from_secs(9));
+        assert!(cache.len() <= 3, "{}", cache.len());
+        assert_eq!(cache.get("f.test", RecordType::SRV), Cached::Fresh(8));
     }
 }

@@ -2,10 +2,12 @@
 //!
 //! - [`resolver`]: [`TargetResolver`] asks the configured name servers (through
 //!   hickory-resolver, which follows CNAMEs) for the SRV records of an owner name and
-//!   for the addresses of each target, AAAA before A.
+//!   for the addresses of each target, AAAA before A. Concurrent lookups of the same
+//!   name share one upstream query (hickory deduplicates queries in flight).
 //! - [`cache`]: answers are kept for their TTL (capped), negative answers for the SOA
 //!   minimum (RFC 2308), and when the upstream fails an expired answer is served for
-//!   a configurable while longer (serve-stale, RFC 8767).
+//!   a configurable while longer (serve-stale, RFC 8767). Reads share a read lock and
+//!   allocate nothing.
 //! - [`policy`]: [`TargetPolicy`] decides whether an address and port may be connected
 //!   to: inside the allowed networks and ports, and never a loopback, link-local,
 //!   multicast, unspecified, documentation or reserved address (nor the IPv4-mapped or
@@ -22,4 +24,4 @@ pub mod policy;
 pub mod resolver;
 
 pub use policy::{Refusal, TargetPolicy};
-pub use resolver::{ResolveError, ResolverOptions, SrvAnswer, TargetResolver};
+pub use resolver::{Addresses, ResolveError, ResolverOptions, SrvAnswer, TargetResolver};

@@ -1,7 +1,7 @@
 //! [`TargetResolver`]: SRV and address lookups through hickory-resolver, cached.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use hickory_net::{DnsError, NetError, NoRecords};
@@ -47,6 +47,33 @@ pub enum SrvAnswer {
     },
 }
 
+/// The addresses of a target host: IPv6 first (as Boulder tries them), then IPv4.
+/// Shares the cached answers: no copy, no allocation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Addresses {
+    v6: Option<Arc<[IpAddr]>>,
+    v4: Option<Arc<[IpAddr]>>,
+}
+
+impl Addresses {
+    /// The addresses in the order to try them.
+    pub fn iter(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        let v6 = self.v6.as_deref().unwrap_or_default();
+        let v4 = self.v4.as_deref().unwrap_or_default();
+        v6.iter().chain(v4).copied()
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.v6.as_deref().map_or(0, <[_]>::len) + self.v4.as_deref().map_or(0, <[_]>::len)
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// A cached value: SRV data, addresses, or an authoritative "nothing here".
 #[derive(Debug, Clone)]
 enum Answer {
@@ -85,10 +112,53 @@ pub enum ResolveError {
 }
 
 /// Resolves SRV owner names and target hosts, with caching and serve-stale.
+///
+/// Concurrent lookups of the same name and type that miss the cache share one upstream
+/// query: hickory-resolver's name-server pool deduplicates queries in flight
+/// (`tests/single_flight.rs` holds it to that).
 pub struct TargetResolver {
     resolver: TokioResolver,
     cache: AnswerCache<Answer>,
     options: ResolverOptions,
+    counters: LookupCounters,
+}
+
+/// Where a lookup's answer came from, for `acme_srv_dns_lookups_total`.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Cache,
+    Upstream,
+    Negative,
+    Stale,
+    Error,
+}
+
+const SOURCES: [&str; 5] = ["cache", "upstream", "negative", "stale", "error"];
+const TYPE_LABELS: [&str; 5] = ["SRV", "CNAME", "A", "AAAA", "other"];
+
+/// `acme_srv_dns_lookups_total` by type and source, each registered on first use and
+/// then only incremented (no key building, hashing or allocation per lookup).
+#[derive(Default)]
+struct LookupCounters {
+    cells: [[OnceLock<metrics::Counter>; SOURCES.len()]; TYPE_LABELS.len()],
+}
+
+impl LookupCounters {
+    fn increment(&self, record_type: RecordType, source: Source) {
+        let t = match record_type {
+            RecordType::SRV => 0,
+            RecordType::CNAME => 1,
+            RecordType::A => 2,
+            RecordType::AAAA => 3,
+            _ => 4,
+        };
+        let s = source as usize;
+        self.cells[t][s]
+            .get_or_init(|| {
+                metrics::counter!("acme_srv_dns_lookups_total", "type" => TYPE_LABELS[t], "source" => SOURCES[s])
+            })
+            .increment(1);
+    }
 }
 
 impl std::fmt::Debug for TargetResolver {
@@ -138,6 +208,7 @@ impl TargetResolver {
             resolver,
             cache,
             options,
+            counters: LookupCounters::default(),
         })
     }
 
@@ -148,13 +219,14 @@ impl TargetResolver {
     /// in its `caching_client.rs`), so a negative SRV answer is checked for a CNAME at
     /// the owner, and the chain is followed here, one name at a time.
     pub async fn srv(&self, owner: &str) -> Result<SrvAnswer, ResolveError> {
-        let mut name: Arc<str> = owner.into();
+        let mut alias: Option<Arc<str>> = None;
         for _ in 0..=MAX_CNAME_HOPS {
-            match self.cached_lookup(&name, RecordType::SRV).await? {
+            let name = alias.as_deref().unwrap_or(owner);
+            match self.cached_lookup(name, RecordType::SRV).await? {
                 Answer::Srv(records) => return Ok(SrvAnswer::Records(records)),
                 Answer::Negative { nxdomain } => {
-                    match self.cached_lookup(&name, RecordType::CNAME).await {
-                        Ok(Answer::Cname(target)) => name = target,
+                    match self.cached_lookup(name, RecordType::CNAME).await {
+                        Ok(Answer::Cname(target)) => alias = Some(target),
                         _ => return Ok(SrvAnswer::NoRecord { nxdomain }),
                     }
                 }
@@ -170,28 +242,42 @@ impl TargetResolver {
     /// The addresses of `host`, IPv6 first (as Boulder tries them), then IPv4. An IP
     /// literal is returned as it is. Fails only when both lookups fail and nothing is
     /// cached.
-    pub async fn addresses(&self, host: &str) -> Result<Vec<IpAddr>, ResolveError> {
+    pub async fn addresses(&self, host: &str) -> Result<Addresses, ResolveError> {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = bare.parse::<IpAddr>() {
-            return Ok(vec![ip]);
+            let one: Arc<[IpAddr]> = Arc::new([ip]);
+            return Ok(match ip {
+                IpAddr::V6(_) => Addresses {
+                    v6: Some(one),
+                    v4: None,
+                },
+                IpAddr::V4(_) => Addresses {
+                    v6: None,
+                    v4: Some(one),
+                },
+            });
+        }
+        let fqdn = fqdn(host);
+        // Both cached: no lookup futures at all.
+        if let (Cached::Fresh(v6), Cached::Fresh(v4)) = (
+            self.cache.get(&fqdn, RecordType::AAAA),
+            self.cache.get(&fqdn, RecordType::A),
+        ) {
+            self.counters.increment(RecordType::AAAA, Source::Cache);
+            self.counters.increment(RecordType::A, Source::Cache);
+            return Ok(addresses(&Ok(v6), &Ok(v4)));
         }
         let (v6, v4) = tokio::join!(
-            self.cached_lookup(host, RecordType::AAAA),
-            self.cached_lookup(host, RecordType::A)
+            self.cached_lookup(&fqdn, RecordType::AAAA),
+            self.cached_lookup(&fqdn, RecordType::A)
         );
-        let mut out = Vec::new();
-        let mut first_error = None;
-        for result in [v6, v4] {
-            match result {
-                Ok(Answer::Addrs(addrs)) => out.extend(addrs.iter().copied()),
-                Ok(_) => {}
-                Err(e) => first_error = first_error.or(Some(e)),
-            }
+        let found = addresses(&v6, &v4);
+        if found.is_empty() {
+            // Nothing found: the first failure (AAAA before A), if any, is the answer.
+            v6?;
+            v4?;
         }
-        match first_error {
-            Some(e) if out.is_empty() => Err(e),
-            _ => Ok(out),
-        }
+        Ok(found)
     }
 
     /// Looks `name`/`record_type` up: fresh cache, else upstream, else stale cache.
@@ -200,17 +286,26 @@ impl TargetResolver {
         name: &str,
         record_type: RecordType,
     ) -> Result<Answer, ResolveError> {
-        let fqdn = if name.ends_with('.') {
-            name.to_owned()
-        } else {
-            format!("{name}.")
-        };
+        let fqdn = fqdn(name);
         if let Cached::Fresh(answer) = self.cache.get(&fqdn, record_type) {
-            metrics::counter!("acme_srv_dns_lookups_total", "type" => record_type.to_string(), "source" => "cache").increment(1);
+            self.counters.increment(record_type, Source::Cache);
             return Ok(answer);
         }
+        // Boxed: the upstream query's state is large and needed only on a miss, so every
+        // request's future (held per connection) stays small.
+        Box::pin(self.upstream_lookup(&fqdn, name, record_type)).await
+    }
+
+    /// Asks the upstream for `fqdn`/`record_type`, caching what it says; on failure
+    /// serves a stale answer if there is one.
+    async fn upstream_lookup(
+        &self,
+        fqdn: &str,
+        name: &str,
+        record_type: RecordType,
+    ) -> Result<Answer, ResolveError> {
         let query =
-            hickory_proto::rr::Name::from_ascii(&fqdn).map_err(|_| ResolveError::BadName {
+            hickory_proto::rr::Name::from_ascii(fqdn).map_err(|_| ResolveError::BadName {
                 name: name.to_owned(),
             })?;
         match self.resolver.lookup(query, record_type).await {
@@ -224,7 +319,7 @@ impl TargetResolver {
                 let answer = extract(record_type, lookup.answers().iter().map(|r| &r.data));
                 let ttl =
                     Duration::from_secs(u64::from(ttl.unwrap_or(0))).min(self.options.max_ttl);
-                self.store(&fqdn, record_type, answer, ttl, "upstream")
+                self.store(fqdn, record_type, answer, ttl, Source::Upstream)
             }
             Err(NetError::Dns(DnsError::NoRecordsFound(NoRecords {
                 negative_ttl,
@@ -237,22 +332,22 @@ impl TargetResolver {
                     .min(self.options.max_ttl);
                 let nxdomain = response_code == ResponseCode::NXDomain;
                 self.store(
-                    &fqdn,
+                    fqdn,
                     record_type,
                     Answer::Negative { nxdomain },
                     ttl,
-                    "negative",
+                    Source::Negative,
                 )
             }
             Err(source) => {
-                if let Some(stale) = self.cache.get_stale(&fqdn, record_type) {
+                if let Some(stale) = self.cache.get_stale(fqdn, record_type) {
                     tracing::warn!(name = %fqdn, %record_type, error = %source, "upstream failed, serving stale answer");
-                    metrics::counter!("acme_srv_dns_lookups_total", "type" => record_type.to_string(), "source" => "stale").increment(1);
+                    self.counters.increment(record_type, Source::Stale);
                     return Ok(stale);
                 }
-                metrics::counter!("acme_srv_dns_lookups_total", "type" => record_type.to_string(), "source" => "error").increment(1);
+                self.counters.increment(record_type, Source::Error);
                 Err(ResolveError::Upstream {
-                    name: fqdn,
+                    name: fqdn.to_owned(),
                     record_type,
                     source,
                 })
@@ -266,13 +361,34 @@ impl TargetResolver {
         record_type: RecordType,
         answer: Answer,
         ttl: Duration,
-        source: &'static str,
+        source: Source,
     ) -> Result<Answer, ResolveError> {
-        metrics::counter!("acme_srv_dns_lookups_total", "type" => record_type.to_string(), "source" => source).increment(1);
+        self.counters.increment(record_type, source);
         if !ttl.is_zero() {
             self.cache.insert(fqdn, record_type, answer.clone(), ttl);
         }
         Ok(answer)
+    }
+}
+
+/// `name` with the trailing dot, borrowed when it has one.
+fn fqdn(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.ends_with('.') {
+        name.into()
+    } else {
+        format!("{name}.").into()
+    }
+}
+
+/// The addresses from an AAAA and an A answer (either may have failed or be empty).
+fn addresses(v6: &Result<Answer, ResolveError>, v4: &Result<Answer, ResolveError>) -> Addresses {
+    let pick = |answer: &Result<Answer, ResolveError>| match answer {
+        Ok(Answer::Addrs(addrs)) if !addrs.is_empty() => Some(addrs.clone()),
+        _ => None,
+    };
+    Addresses {
+        v6: pick(v6),
+        v4: pick(v4),
     }
 }
 

@@ -11,5 +11,6 @@ mod limits;
 mod ordering;
 mod other_requests;
 mod request_validation;
+mod target_framing;
 mod target_misbehaviour;
 mod target_policy;

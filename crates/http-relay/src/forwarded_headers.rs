@@ -1,0 +1,334 @@
+//! Header hygiene for everything the relay sends on: what a target or an app sees.
+//!
+//! The client's end-to-end headers go on with the original `Host`, minus hop-by-hop
+//! headers (RFC 9110 §7.6.1, including those named in `Connection`) and proxy
+//! credentials, plus `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host` and
+//! `Via`. Two forms of the same rules:
+//!
+//! - [`write_challenge_head`] writes the request head of a challenge straight into
+//!   bytes (no body, so body-framing headers are dropped too; `Connection: close`);
+//! - [`forwarded_headers`] builds a [`HeaderMap`] for the `upstream` mode, which
+//!   forwards bodies and keeps their framing headers.
+//!
+//! [`strip_hop_by_hop`] cleans what comes back.
+
+use std::io::Write as _;
+use std::net::IpAddr;
+
+use bytes::BufMut;
+use hyper::Method;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+use crate::inbound::Inbound;
+
+/// Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus
+/// proxy credentials.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
+];
+
+/// Whether `name` (lowercase) is a hop-by-hop header or proxy credentials.
+pub fn is_hop_by_hop(name: &str) -> bool {
+    HOP_BY_HOP.contains(&name)
+}
+
+/// The header names listed in `headers`' `Connection` values, as raw tokens.
+fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// Whether `Connection` in `headers` names `name`.
+fn named_by_connection(headers: &HeaderMap, name: &str) -> bool {
+    connection_tokens(headers).any(|t| t.eq_ignore_ascii_case(name))
+}
+
+/// Removes hop-by-hop headers, including those named in `Connection`.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if headers.contains_key(header::CONNECTION) {
+        let named: Vec<HeaderName> = connection_tokens(headers)
+            .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+            .collect();
+        for name in named {
+            headers.remove(name);
+        }
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
+}
+
+/// The headers for the forwarded request; `keep_body` keeps body-framing headers (for
+/// the upstream mode, which forwards bodies).
+pub fn forwarded_headers(
+    src: &HeaderMap,
+    inbound: &Inbound,
+    via_name: &str,
+    keep_body: bool,
+) -> HeaderMap {
+    let mut headers = src.clone();
+    strip_hop_by_hop(&mut headers);
+    if !keep_body {
+        headers.remove(header::CONTENT_LENGTH);
+        headers.remove(header::EXPECT);
+        headers.remove(header::CONTENT_TYPE);
+    }
+    headers.insert(header::HOST, inbound.host_header.clone());
+
+    let mut value = Vec::with_capacity(64);
+    write_forwarded_for(&mut value, src, inbound);
+    set(&mut headers, "x-forwarded-for", &value);
+    let proto = forwarded_proto(src, inbound);
+    headers.insert(
+        "x-forwarded-proto",
+        HeaderValue::from_str(proto).unwrap_or(HeaderValue::from_static("http")),
+    );
+    headers.insert("x-forwarded-host", inbound.host_header.clone());
+    value.clear();
+    write_via(&mut value, src, via_name);
+    set(&mut headers, "via", &value);
+    headers
+}
+
+/// Appends this relay's hop to `Via`.
+pub fn add_via(headers: &mut HeaderMap, via_name: &str) {
+    let mut value = Vec::with_capacity(32);
+    write_via(&mut value, headers, via_name);
+    set(headers, "via", &value);
+}
+
+/// Writes the request head of a challenge for `inbound` to `out`: `method
+/// path_and_query HTTP/1.1`, the original `Host`, the client's end-to-end headers (no
+/// hop-by-hop, no body framing, no forwarding headers of the client's own), then
+/// `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host`, `Via` and
+/// `Connection: close`, and the empty line. Allocates nothing beyond `out`.
+pub fn write_challenge_head(
+    out: &mut Vec<u8>,
+    method: &Method,
+    path_and_query: &str,
+    src: &HeaderMap,
+    inbound: &Inbound,
+    via_name: &str,
+) {
+    out.put_slice(method.as_str().as_bytes());
+    out.put_u8(b' ');
+    out.put_slice(path_and_query.as_bytes());
+    out.put_slice(b" HTTP/1.1\r\nhost: ");
+    out.put_slice(inbound.host_header.as_bytes());
+    out.put_slice(b"\r\n");
+    let has_connection = src.contains_key(header::CONNECTION);
+    for (name, value) in src {
+        let name = name.as_str();
+        let dropped = is_hop_by_hop(name)
+            || matches!(
+                name,
+                "host"
+                    | "content-length"
+                    | "expect"
+                    | "content-type"
+                    | "x-forwarded-for"
+                    | "x-forwarded-proto"
+                    | "x-forwarded-host"
+                    | "via"
+            )
+            || (has_connection && named_by_connection(src, name));
+        if !dropped {
+            out.put_slice(name.as_bytes());
+            out.put_slice(b": ");
+            out.put_slice(value.as_bytes());
+            out.put_slice(b"\r\n");
+        }
+    }
+    out.put_slice(b"x-forwarded-for: ");
+    write_forwarded_for(out, src, inbound);
+    out.put_slice(b"\r\nx-forwarded-proto: ");
+    out.put_slice(forwarded_proto(src, inbound).as_bytes());
+    out.put_slice(b"\r\nx-forwarded-host: ");
+    out.put_slice(inbound.host_header.as_bytes());
+    out.put_slice(b"\r\nvia: ");
+    write_via(out, src, via_name);
+    out.put_slice(b"\r\nconnection: close\r\n\r\n");
+}
+
+/// `X-Forwarded-For`: the chain is believed only from a trusted proxy; the peer last.
+fn write_forwarded_for(out: &mut Vec<u8>, src: &HeaderMap, inbound: &Inbound) {
+    if inbound.via_trusted_proxy {
+        for prior in src
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            out.put_slice(prior.as_bytes());
+            out.put_slice(b", ");
+        }
+    }
+    write_ip(out, target_resolver::policy::canonical(inbound.peer.ip()));
+}
+
+/// Writes `ip` in its usual text form; IPv4 without the formatting machinery.
+fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.put_u8(b'.');
+                }
+                if octet >= 100 {
+                    out.put_u8(b'0' + octet / 100);
+                }
+                if octet >= 10 {
+                    out.put_u8(b'0' + octet / 10 % 10);
+                }
+                out.put_u8(b'0' + octet % 10);
+            }
+        }
+        // Writing to a Vec cannot fail.
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
+/// `X-Forwarded-Proto`: the trusted proxy's word, else `http`.
+fn forwarded_proto<'a>(src: &'a HeaderMap, inbound: &Inbound) -> &'a str {
+    inbound
+        .via_trusted_proxy
+        .then(|| src.get("x-forwarded-proto").and_then(|v| v.to_str().ok()))
+        .flatten()
+        .unwrap_or("http")
+}
+
+/// `Via`: the earlier hops, then `1.1 <via_name>`.
+fn write_via(out: &mut Vec<u8>, src: &HeaderMap, via_name: &str) {
+    for prior in src
+        .get_all(header::VIA)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+    {
+        out.put_slice(prior.as_bytes());
+        out.put_slice(b", ");
+    }
+    out.put_slice(b"1.1 ");
+    out.put_slice(via_name.as_bytes());
+}
+
+fn set(headers: &mut HeaderMap, name: &'static str, value: &[u8]) {
+    if let Ok(value) = HeaderValue::from_bytes(value) {
+        headers.insert(name, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inbound(trusted: bool) -> Inbound {
+        Inbound {
+            client: "192.0.2.1".parse().unwrap(),
+            peer: "[::ffff:10.0.0.2]:4711".parse().unwrap(),
+            via_trusted_proxy: trusted,
+            host: "www.a.test".into(),
+            host_header: HeaderValue::from_static("WWW.a.test"),
+        }
+    }
+
+    fn head(src: &HeaderMap, trusted: bool) -> String {
+        let mut out = Vec::new();
+        write_challenge_head(
+            &mut out,
+            &Method::GET,
+            "/.well-known/acme-challenge/t?x=1",
+            src,
+            &inbound(trusted),
+            "acme-srv",
+        );
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn challenge_head_keeps_end_to_end_headers_only() {
+        let mut src = HeaderMap::new();
+        for (n, v) in [
+            ("host", "ignored.test"),
+            ("user-agent", "ca"),
+            ("connection", "close, X-Hop"),
+            ("x-hop", "dropped"),
+            ("keep-alive", "5"),
+            ("proxy-authorization", "secret"),
+            ("content-length", "0"),
+            ("content-type", "text/plain"),
+            ("expect", "100-continue"),
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "evil.test"),
+            ("via", "1.0 front"),
+            ("accept", "*/*"),
+        ] {
+            src.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        assert_eq!(
+            head(&src, false),
+            "GET /.well-known/acme-challenge/t?x=1 HTTP/1.1\r\n\
+             host: WWW.a.test\r\n\
+             user-agent: ca\r\n\
+             accept: */*\r\n\
+             x-forwarded-for: 10.0.0.2\r\n\
+             x-forwarded-proto: http\r\n\
+             x-forwarded-host: WWW.a.test\r\n\
+             via: 1.0 front, 1.1 acme-srv\r\n\
+             connection: close\r\n\r\n"
+        );
+        let trusted = head(&src, true);
+        assert!(
+            trusted.contains("x-forwarded-for: 1.2.3.4, 10.0.0.2\r\n"),
+            "{trusted}"
+        );
+        assert!(
+            trusted.contains("x-forwarded-proto: https\r\n"),
+            "{trusted}"
+        );
+    }
+
+    #[test]
+    fn addresses_are_written_as_text() {
+        for ip in [
+            "0.0.0.0",
+            "10.200.3.45",
+            "255.255.255.255",
+            "2001:db8::1",
+            "::1",
+        ] {
+            let mut out = Vec::new();
+            write_ip(&mut out, ip.parse().unwrap());
+            assert_eq!(out, ip.as_bytes());
+        }
+    }
+
+    #[test]
+    fn upstream_headers_follow_the_same_rules() {
+        let mut src = HeaderMap::new();
+        src.append("connection", HeaderValue::from_static("X-Hop"));
+        src.append("x-hop", HeaderValue::from_static("dropped"));
+        src.append("content-length", HeaderValue::from_static("3"));
+        src.append("via", HeaderValue::from_static("1.0 front"));
+        let h = forwarded_headers(&src, &inbound(false), "acme-srv", true);
+        assert!(!h.contains_key("x-hop") && !h.contains_key("connection"));
+        assert_eq!(h["content-length"], "3");
+        assert_eq!(h["host"], "WWW.a.test");
+        assert_eq!(h["x-forwarded-for"], "10.0.0.2");
+        assert_eq!(h["via"], "1.0 front, 1.1 acme-srv");
+    }
+}
