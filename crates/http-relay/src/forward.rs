@@ -1,7 +1,7 @@
 //! One challenge exchange with a target: a fresh connection to an address the policy
 //! approved, the request head (written by
 //! [`write_challenge_head`](crate::forwarded_headers::write_challenge_head)) sent in
-//! one write, and the answer read by [`target_response`](crate::target_response) within
+//! one write, and the answer read by [`target_response`] within
 //! the timeouts and the body cap. Redirects are returned as they are, never followed.
 //!
 //! The exchange runs inside the request's own task: no client connection task, no

@@ -13,11 +13,16 @@
 //! 3. [`challenge`]: for an allowed domain, asks [`target_resolver`] for the SRV
 //!    records, orders them with [`srv_scheme::order_targets`], resolves and checks each
 //!    target address against the target policy, and tries them in turn.
-//! 4. [`forward`]: the one request sent to a checked address: origin-form, original
-//!    `Host`, forwarding headers added, hop-by-hop headers and body dropped; the answer
-//!    read with timeouts and a body cap, and returned unchanged.
+//! 4. [`forward`]: the one request sent to a checked address, on a fresh connection in
+//!    the request's own task: the head written by [`forwarded_headers`] (origin-form,
+//!    original `Host`, forwarding headers added, hop-by-hop headers and body dropped,
+//!    `Connection: close`), the answer read by [`target_response`] (`httparse`) with
+//!    timeouts, a head limit and a body cap, and returned unchanged.
 //! 5. [`other_requests`]: `redirect-https`, `not-found`, or `upstream` (a pooled reverse
 //!    proxy to the app chosen by host).
+//!
+//! [`reply`] holds the relay's own answers and the response body type; metrics are
+//! handles registered once (`relay_metrics.rs`), so a request allocates nothing for them.
 //!
 //! [`Relay`] holds the shared state built from the configuration; [`run`] serves it on
 //! listeners the caller bound (port 0 in tests) until a shutdown future completes.
