@@ -61,13 +61,10 @@ async fn serve(config: Config, parts: Parts) -> anyhow::Result<()> {
         let mut udp = Vec::new();
         let mut tcp = Vec::new();
         for addr in &dns.listen {
-            let socket =
-                listen::bind_udp(*addr).with_context(|| format!("binding dns-udp {addr}"))?;
-            tracing::info!("listening for dns-udp on {}", socket.local_addr()?);
             // TCP on the same port as UDP, so port 0 gives one port for both.
-            let tcp_addr = socket.local_addr()?;
-            let listener =
-                listen::bind(tcp_addr).with_context(|| format!("binding dns-tcp {tcp_addr}"))?;
+            let (socket, listener) = listen::bind_udp_and_tcp(*addr)
+                .with_context(|| format!("binding dns-udp and dns-tcp {addr}"))?;
+            tracing::info!("listening for dns-udp on {}", socket.local_addr()?);
             tracing::info!("listening for dns-tcp on {}", listener.local_addr()?);
             udp.push(socket);
             tcp.push(listener);

@@ -1,10 +1,20 @@
-//! Keeps the DNS server's snapshot equal to the store: built once at start, rebuilt
-//! after every committed change (the store's change feed), swapped in atomically.
+//! Keeps the DNS server's snapshot equal to the store.
+//!
+//! The first snapshot is built from every stored record. The records are kept in a
+//! mirror (owner → DNS records), so after a committed change (the store's change
+//! feed) only the owners that changed are read back ([`RecordStore::changes_since`],
+//! [`RecordStore::records_at`]) and patched in; the snapshot is then rebuilt from the
+//! mirror on a blocking thread and swapped in atomically. A burst of changes is one
+//! rebuild. When the store's change journal no longer reaches back to the mirror's
+//! serial, everything is read again, as at start.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context;
 use dns_server::{Authority, Snapshot, ZoneSpec};
+use hickory_proto::rr::Record;
 use record_store::RecordStore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -19,20 +29,35 @@ pub(crate) async fn start(
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<Arc<Authority>> {
     let mut changes = store.subscribe();
-    let authority = Arc::new(Authority::new(build(store.as_ref(), &specs).await?));
+    let specs = Arc::new(specs);
+    let mirror = Mirror::load(store.as_ref()).await?;
+    let (mirror, snapshot) = rebuild(mirror, specs.clone(), None).await?;
+    let authority = Arc::new(Authority::new(snapshot));
     let follower = authority.clone();
     tasks.spawn(async move {
+        let mut mirror = mirror;
         loop {
             tokio::select! {
                 changed = changes.changed() => {
                     if changed.is_err() {
                         return Ok(());
                     }
-                    // Coalesce a burst: the rebuild reads the latest state anyway.
+                    // Coalesce a burst: the journal read below covers every change
+                    // committed so far.
                     changes.borrow_and_update();
-                    match build(store.as_ref(), &specs).await {
-                        Ok(snapshot) => follower.replace(snapshot),
-                        Err(e) => tracing::error!(error = %format!("{e:#}"), "rebuilding the DNS snapshot failed; serving the previous one"),
+                    let changed = match mirror.catch_up(store.as_ref()).await {
+                        Ok(changed) => changed,
+                        Err(e) => {
+                            tracing::error!(error = %format!("{e:#}"), "reading changes from the store failed; serving the previous snapshot");
+                            continue;
+                        }
+                    };
+                    match rebuild(mirror, specs.clone(), changed).await {
+                        Ok((kept, snapshot)) => {
+                            mirror = kept;
+                            follower.replace(snapshot);
+                        }
+                        Err(e) => return Err(e),
                     }
                 }
                 () = shutdown.cancelled() => return Ok(()),
@@ -42,27 +67,255 @@ pub(crate) async fn start(
     Ok(authority)
 }
 
-async fn build(store: &dyn RecordStore, specs: &[ZoneSpec]) -> anyhow::Result<Snapshot> {
-    let started = std::time::Instant::now();
-    let serial = store.serial().await.context("reading the zone serial")?;
-    let records = store.all_records().await.context("reading records")?;
-    let dynamic = records.iter().filter_map(|r| {
-        let dns = dns_records::to_dns(r);
-        if dns.is_none() {
-            tracing::warn!(owner = %r.owner, "stored record has an unparsable name; not served");
-        }
-        dns
-    });
-    let (snapshot, skipped) = Snapshot::build(specs, dynamic, serial);
-    for record in &skipped {
-        tracing::warn!(record = ?record, "stored record is outside every served zone; not served");
+/// The stored records as DNS records, by owner, at a serial.
+struct Mirror {
+    serial: u32,
+    by_owner: BTreeMap<String, Vec<Record>>,
+    count: usize,
+}
+
+impl Mirror {
+    /// Reads every record. The serial is read first, so the records are at least that
+    /// new and a later [`catch_up`](Self::catch_up) cannot miss a change.
+    async fn load(store: &dyn RecordStore) -> anyhow::Result<Mirror> {
+        let serial = store.serial().await.context("reading the zone serial")?;
+        let records = store.all_records().await.context("reading records")?;
+        let mut mirror = Mirror {
+            serial,
+            by_owner: BTreeMap::new(),
+            count: 0,
+        };
+        mirror.insert(&records);
+        Ok(mirror)
     }
-    tracing::info!(
-        serial,
-        records = records.len(),
-        took_ms = started.elapsed().as_millis() as u64,
-        "DNS snapshot built"
-    );
-    metrics::gauge!("acme_srv_dns_records").set(records.len() as f64);
-    Ok(snapshot)
+
+    /// Brings the mirror up to the store's latest serial. Returns the owners that
+    /// changed, or `None` when everything was read again.
+    async fn catch_up(&mut self, store: &dyn RecordStore) -> anyhow::Result<Option<Vec<String>>> {
+        let Some(changes) = store
+            .changes_since(self.serial)
+            .await
+            .context("reading the change journal")?
+        else {
+            tracing::info!(
+                serial = self.serial,
+                "the change journal no longer reaches the snapshot's serial; reading every record"
+            );
+            *self = Mirror::load(store).await?;
+            return Ok(None);
+        };
+        let records = store
+            .records_at(&changes.owners)
+            .await
+            .context("reading changed records")?;
+        for owner in &changes.owners {
+            if let Some(old) = self.by_owner.remove(owner) {
+                self.count -= old.len();
+            }
+        }
+        // Records read here may be newer than `changes.serial`; the change that made
+        // them is also in the journal after it, so the next catch-up reads them again.
+        self.insert(&records);
+        self.serial = changes.serial;
+        Ok(Some(changes.owners))
+    }
+
+    fn insert(&mut self, records: &[record_store::Record]) {
+        for record in records {
+            match dns_records::to_dns(record) {
+                Some(dns) => {
+                    self.by_owner
+                        .entry(record.owner.clone())
+                        .or_default()
+                        .push(dns);
+                    self.count += 1;
+                }
+                None => {
+                    tracing::warn!(owner = %record.owner, "stored record has an unparsable name; not served");
+                }
+            }
+        }
+    }
+}
+
+/// Builds a snapshot from the mirror on a blocking thread (it takes a while for a large
+/// zone) and gives the mirror back. Records that cannot be served are logged: all of
+/// them after a full read (`changed` is `None`), else only those of changed owners.
+async fn rebuild(
+    mirror: Mirror,
+    specs: Arc<Vec<ZoneSpec>>,
+    changed: Option<Vec<String>>,
+) -> anyhow::Result<(Mirror, Snapshot)> {
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let records = mirror.by_owner.values().flatten().cloned();
+        let (snapshot, skipped) = Snapshot::build(&specs, records, mirror.serial);
+        let changed: Option<BTreeSet<String>> = changed.map(|owners| {
+            owners
+                .into_iter()
+                .map(|owner| format!("{owner}."))
+                .collect()
+        });
+        for record in &skipped {
+            let owner = record.record.name.to_ascii().to_ascii_lowercase();
+            if changed.as_ref().is_none_or(|set| set.contains(&owner)) {
+                tracing::warn!(%record, "stored record not served");
+            }
+        }
+        tracing::info!(
+            serial = mirror.serial,
+            records = mirror.count,
+            changed_owners = changed.as_ref().map(BTreeSet::len),
+            took_ms = started.elapsed().as_millis() as u64,
+            "DNS snapshot built"
+        );
+        metrics::gauge!("acme_srv_dns_records").set(mirror.count as f64);
+        (mirror, snapshot)
+    })
+    .await
+    .context("the snapshot build panicked")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+    use std::time::Duration;
+
+    use hickory_proto::rr::rdata::SOA;
+    use hickory_proto::rr::{Name, RecordType};
+    use record_store::{RecordData, SqliteStore};
+
+    use super::*;
+
+    fn txt(owner: &str, value: &str) -> record_store::Record {
+        record_store::Record {
+            owner: owner.to_owned(),
+            ttl: 60,
+            data: RecordData::Txt {
+                value: value.to_owned(),
+            },
+        }
+    }
+
+    fn zone() -> ZoneSpec {
+        let origin = Name::from_str("acme.test.").unwrap();
+        ZoneSpec {
+            origin: origin.clone(),
+            soa: SOA::new(
+                origin.prepend_label("ns").unwrap(),
+                origin.prepend_label("hostmaster").unwrap(),
+                0,
+                3600,
+                600,
+                86400,
+                60,
+            ),
+            soa_ttl: 3600,
+            ns: vec![origin.prepend_label("ns").unwrap()],
+            static_records: Vec::new().into(),
+        }
+    }
+
+    async fn store(journal_rows: i64) -> (tempfile::TempDir, Arc<dyn RecordStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("records.sqlite"))
+            .await
+            .unwrap()
+            .with_journal_rows(journal_rows);
+        (dir, Arc::new(store))
+    }
+
+    fn owners(mirror: &Mirror) -> Vec<&str> {
+        mirror.by_owner.keys().map(String::as_str).collect()
+    }
+
+    #[tokio::test]
+    async fn catch_up_reads_only_the_changed_owners() {
+        let (_dir, store) = store(100).await;
+        store.add_record(&txt("a.acme.test", "1")).await.unwrap();
+        store.add_record(&txt("b.acme.test", "1")).await.unwrap();
+        let mut mirror = Mirror::load(store.as_ref()).await.unwrap();
+        assert_eq!(owners(&mirror), ["a.acme.test", "b.acme.test"]);
+
+        store.add_record(&txt("c.acme.test", "1")).await.unwrap();
+        store.delete_records("a.acme.test", None).await.unwrap();
+        let changed = mirror.catch_up(store.as_ref()).await.unwrap();
+
+        assert_eq!(
+            changed,
+            Some(vec!["a.acme.test".to_owned(), "c.acme.test".to_owned()])
+        );
+        assert_eq!(owners(&mirror), ["b.acme.test", "c.acme.test"]);
+        assert_eq!(mirror.count, 2);
+        assert_eq!(mirror.serial, store.serial().await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_pruned_journal_reads_everything_again() {
+        let (_dir, store) = store(1).await;
+        store.add_record(&txt("a.acme.test", "1")).await.unwrap();
+        let mut mirror = Mirror::load(store.as_ref()).await.unwrap();
+
+        // Three changes to three owners; the journal keeps only the last one.
+        for owner in ["b.acme.test", "c.acme.test", "d.acme.test"] {
+            store.add_record(&txt(owner, "1")).await.unwrap();
+        }
+        let changed = mirror.catch_up(store.as_ref()).await.unwrap();
+
+        assert_eq!(changed, None, "the journal cannot reach back; full read");
+        assert_eq!(
+            owners(&mirror),
+            ["a.acme.test", "b.acme.test", "c.acme.test", "d.acme.test"]
+        );
+        assert_eq!(mirror.count, 4);
+    }
+
+    #[tokio::test]
+    async fn the_served_snapshot_follows_writes() {
+        let (_dir, store) = store(100).await;
+        store.add_record(&txt("old.acme.test", "1")).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        let authority = start(store.clone(), vec![zone()], shutdown.clone(), &mut tasks)
+            .await
+            .unwrap();
+        let name = |text: &str| Name::from_str(text).unwrap();
+        assert!(
+            authority
+                .snapshot()
+                .rrset(&name("old.acme.test."), RecordType::TXT)
+                .is_some()
+        );
+
+        store.add_record(&txt("new.acme.test", "1")).await.unwrap();
+        store.delete_records("old.acme.test", None).await.unwrap();
+        let serial = store.serial().await.unwrap();
+
+        // The follower swaps the snapshot in the background: wait (bounded) for it.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while authority.snapshot().serial() != serial {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "snapshot stuck at serial {}, store at {serial}",
+                authority.snapshot().serial()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let snapshot = authority.snapshot();
+        assert!(
+            snapshot
+                .rrset(&name("new.acme.test."), RecordType::TXT)
+                .is_some()
+        );
+        assert!(
+            snapshot
+                .rrset(&name("old.acme.test."), RecordType::TXT)
+                .is_none()
+        );
+
+        shutdown.cancel();
+        while let Some(result) = tasks.join_next().await {
+            result.unwrap().unwrap();
+        }
+    }
 }
