@@ -211,7 +211,7 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
     echo "built in $snapshot ms), RSS **$(mib "$rss") MiB** when ready ($(mib "$rss_after") MiB after the write runs)."
     echo "Write to answer: a TXT record written through the API is served by the DNS side"
     echo "**$visible ms** (median of $VISIBLE_PROBES) after its 201, with $RECORDS records in the store"
-    echo "(each change rebuilds the snapshot from the store; bursts are coalesced)."
+    echo "(only the changed names are read back from the store; the snapshot is rebuilt from memory, bursts coalesced)."
     echo
 } > "$OUT_DIR/store.md"
 say "wrote $OUT_DIR/store.md and $OUT_DIR/store.tsv"

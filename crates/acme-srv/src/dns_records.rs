@@ -6,11 +6,12 @@ use hickory_proto::rr::rdata::{A, AAAA, CNAME, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record};
 use record_store::RecordData;
 
-/// The DNS record for a stored one; `None` (logged) if a stored name does not parse.
-pub(crate) fn to_dns(record: &record_store::Record) -> Option<Record> {
+/// The DNS record for a stored one (`owner`, `ttl`, `data`); `None` if a stored name
+/// does not parse.
+pub(crate) fn to_dns(owner: &str, ttl: u32, data: &RecordData) -> Option<Record> {
     let name = |text: &str| Name::from_str(&format!("{}.", text.trim_end_matches('.'))).ok();
-    let owner = name(&record.owner)?;
-    let data = match &record.data {
+    let owner = name(owner)?;
+    let data = match data {
         RecordData::A { address } => RData::A(A(*address)),
         RecordData::Aaaa { address } => RData::AAAA(AAAA(*address)),
         RecordData::Cname { target } => RData::CNAME(CNAME(name(target)?)),
@@ -29,7 +30,7 @@ pub(crate) fn to_dns(record: &record_store::Record) -> Option<Record> {
         }
         RecordData::Txt { value } => RData::TXT(TXT::new(character_strings(value))),
     };
-    Some(Record::from_rdata(owner, record.ttl, data))
+    Some(Record::from_rdata(owner, ttl, data))
 }
 
 /// Splits a TXT value into character-strings of at most 255 bytes (on char boundaries).
@@ -75,7 +76,7 @@ mod tests {
                 target: ".".into(),
             },
         };
-        let record = to_dns(&stored).unwrap();
+        let record = to_dns(&stored.owner, stored.ttl, &stored.data).unwrap();
         assert_eq!(record.name.to_ascii(), "_acme-challenge._tcp.a.test.");
         match record.data {
             RData::SRV(srv) => assert!(srv.target.is_root()),

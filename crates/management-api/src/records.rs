@@ -600,10 +600,10 @@ pub(crate) async fn replace(
         .await?;
     let stored = state
         .store
-        .records_under(&owner)
+        .records_at(std::slice::from_ref(&owner))
         .await?
         .into_iter()
-        .filter(|record| record.owner == owner && record.record_type() == record_type)
+        .filter(|record| record.record_type() == record_type)
         .collect();
     Ok(view(stored))
 }
@@ -701,13 +701,8 @@ async fn check_cname_rules(
             "{owner:?} is a zone apex, which has SOA and NS records: it cannot be a CNAME"
         )));
     }
-    let existing: Vec<Record> = state
-        .store
-        .records_under(owner)
-        .await?
-        .into_iter()
-        .filter(|record| record.owner == owner)
-        .collect();
+    // Exact owner (an index lookup), not the subtree: the rules are about one name.
+    let existing: Vec<Record> = state.store.records_at(&[owner.to_owned()]).await?;
     if record_type == RecordType::Cname {
         if let Some(other) = existing
             .iter()
