@@ -183,6 +183,10 @@ pub struct TimeoutsConfig {
     /// Time for one challenge request from start to end, over all targets tried.
     #[serde(with = "humantime_serde")]
     pub total: Duration,
+    /// How long a connection to a target is kept open after an answer, for the next
+    /// challenge to the same address; zero closes it after every answer.
+    #[serde(with = "humantime_serde")]
+    pub target_idle: Duration,
 }
 
 impl Default for TimeoutsConfig {
@@ -193,6 +197,7 @@ impl Default for TimeoutsConfig {
             response_header: Duration::from_secs(5),
             response_body: Duration::from_secs(5),
             total: Duration::from_secs(15),
+            target_idle: Duration::from_secs(2),
         }
     }
 }

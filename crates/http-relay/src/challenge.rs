@@ -104,6 +104,7 @@ async fn relay_within_deadline(
         req.headers(),
         inbound,
         &relay.via_name,
+        relay.target_pool.enabled(),
     );
     let head_only = req.method() == Method::HEAD;
     let limits = AttemptLimits {
@@ -145,7 +146,15 @@ async fn relay_within_deadline(
                     continue;
                 }
             };
-            match forward::send(checked, &request_head, head_only, limits).await {
+            match forward::send(
+                checked,
+                &request_head,
+                head_only,
+                limits,
+                &relay.target_pool,
+            )
+            .await
+            {
                 Ok(answer) => {
                     // The target may speak HTTP/1.0; the client gets our own version.
                     let mut response = Response::new(full(answer.body));

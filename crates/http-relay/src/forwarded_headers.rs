@@ -6,7 +6,8 @@
 //! `Via`. Two forms of the same rules:
 //!
 //! - [`write_challenge_head`] writes the request head of a challenge straight into
-//!   bytes (no body, so body-framing headers are dropped too; `Connection: close`);
+//!   bytes (no body, so body-framing headers are dropped too; `Connection: close` when
+//!   target connections are not kept);
 //! - [`forwarded_headers`] builds a [`HeaderMap`] for the `upstream` mode, which
 //!   forwards bodies and keeps their framing headers.
 //!
@@ -113,8 +114,9 @@ pub fn add_via(headers: &mut HeaderMap, via_name: &str) {
 /// Writes the request head of a challenge for `inbound` to `out`: `method
 /// path_and_query HTTP/1.1`, the original `Host`, the client's end-to-end headers (no
 /// hop-by-hop, no body framing, no forwarding headers of the client's own), then
-/// `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host`, `Via` and
-/// `Connection: close`, and the empty line. Allocates nothing beyond `out`.
+/// `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host`, `Via`,
+/// `Connection: close` unless `keep_alive`, and the empty line. Allocates nothing beyond
+/// `out`.
 pub fn write_challenge_head(
     out: &mut Vec<u8>,
     method: &Method,
@@ -122,6 +124,7 @@ pub fn write_challenge_head(
     src: &HeaderMap,
     inbound: &Inbound,
     via_name: &str,
+    keep_alive: bool,
 ) {
     out.put_slice(method.as_str().as_bytes());
     out.put_u8(b' ');
@@ -160,7 +163,11 @@ pub fn write_challenge_head(
     out.put_slice(inbound.host_header.as_bytes());
     out.put_slice(b"\r\nvia: ");
     write_via(out, src, via_name);
-    out.put_slice(b"\r\nconnection: close\r\n\r\n");
+    if keep_alive {
+        out.put_slice(b"\r\n\r\n");
+    } else {
+        out.put_slice(b"\r\nconnection: close\r\n\r\n");
+    }
 }
 
 /// `X-Forwarded-For`: the chain is believed only from a trusted proxy; the peer last.
@@ -246,6 +253,10 @@ mod tests {
     }
 
     fn head(src: &HeaderMap, trusted: bool) -> String {
+        head_with(src, trusted, false)
+    }
+
+    fn head_with(src: &HeaderMap, trusted: bool, keep_alive: bool) -> String {
         let mut out = Vec::new();
         write_challenge_head(
             &mut out,
@@ -254,8 +265,18 @@ mod tests {
             src,
             &inbound(trusted),
             "acme-srv",
+            keep_alive,
         );
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn challenge_head_asks_to_close_only_when_connections_are_not_kept() {
+        let src = HeaderMap::new();
+        assert!(head_with(&src, false, false).ends_with("\r\nconnection: close\r\n\r\n"));
+        let kept = head_with(&src, false, true);
+        assert!(kept.ends_with("via: 1.1 acme-srv\r\n\r\n"), "{kept}");
+        assert!(!kept.to_ascii_lowercase().contains("connection"), "{kept}");
     }
 
     #[test]

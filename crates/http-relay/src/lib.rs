@@ -13,11 +13,13 @@
 //! 3. [`challenge`]: for an allowed domain, asks [`target_resolver`] for the SRV
 //!    records, orders them with [`srv_scheme::order_targets`], resolves and checks each
 //!    target address against the target policy, and tries them in turn.
-//! 4. [`forward`]: the one request sent to a checked address, on a fresh connection in
-//!    the request's own task: the head written by [`forwarded_headers`] (origin-form,
-//!    original `Host`, forwarding headers added, hop-by-hop headers and body dropped,
-//!    `Connection: close`), the answer read by [`target_response`] (`httparse`) with
-//!    timeouts, a head limit and a body cap, and returned unchanged.
+//! 4. [`forward`]: the one request sent to a checked address, in the request's own
+//!    task, on an idle connection to that address from [`target_pool`] or a fresh one:
+//!    the head written by [`forwarded_headers`] (origin-form, original `Host`,
+//!    forwarding headers added, hop-by-hop headers and body dropped), the answer read
+//!    by [`target_response`] (`httparse`) with timeouts, a head limit and a body cap,
+//!    and returned unchanged; the connection is kept for the next challenge when the
+//!    answer allows it.
 //! 5. [`other_requests`]: `redirect-https`, `not-found`, or `upstream` (a pooled reverse
 //!    proxy to the app chosen by host).
 //!
@@ -35,6 +37,7 @@ pub mod inbound;
 pub mod other_requests;
 pub mod reply;
 pub mod server;
+pub mod target_pool;
 pub mod target_response;
 
 mod relay;

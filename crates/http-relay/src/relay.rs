@@ -19,6 +19,7 @@ use srv_scheme::{DomainPattern, Labels, Selection, SrvRecord};
 use target_resolver::{ResolveError, ResolverOptions, TargetPolicy, TargetResolver};
 
 use crate::relay_metrics::RelayMetrics;
+use crate::target_pool::TargetPool;
 
 /// Why a relay could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,7 @@ pub struct Limits {
     pub(crate) response_body: Duration,
     pub(crate) total: Duration,
     pub(crate) client_header: Duration,
+    pub(crate) target_idle: Duration,
     pub(crate) max_header_bytes: usize,
     pub(crate) max_response_bytes: usize,
     pub(crate) max_connections: usize,
@@ -76,6 +78,7 @@ pub struct Relay {
     pub(crate) other_requests: OtherRequests,
     pub(crate) apps: Option<Apps>,
     pub(crate) metrics: RelayMetrics,
+    pub(crate) target_pool: TargetPool,
     rate_limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
     rng: RngSource,
 }
@@ -119,6 +122,7 @@ impl Relay {
             response_body: relay.timeouts.response_body,
             total: relay.timeouts.total,
             client_header: relay.timeouts.client_header,
+            target_idle: relay.timeouts.target_idle,
             max_header_bytes: relay.limits.max_header_bytes,
             max_response_bytes: relay.limits.max_response_bytes,
             max_connections: relay.limits.max_connections as usize,
@@ -152,6 +156,7 @@ impl Relay {
             other_requests: relay.other_requests,
             apps,
             metrics: RelayMetrics::default(),
+            target_pool: TargetPool::new(relay.timeouts.target_idle),
             rate_limiter,
             rng: RngSource::Thread,
         })

@@ -53,9 +53,13 @@ pub async fn run(
         let stop = stop.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
+            // Idle target connections are closed within about twice their idle time.
+            let mut pool_tick =
+                tokio::time::interval(relay.limits.target_idle.max(Duration::from_secs(1)));
             loop {
                 tokio::select! {
                     _ = tick.tick() => relay.forget_idle_clients(),
+                    _ = pool_tick.tick() => relay.target_pool.close_expired(),
                     () = stop.cancelled() => break,
                 }
             }

@@ -93,6 +93,9 @@ pub struct Head {
     /// Header fields as (name, value) byte ranges into `buf`, hop-by-hop ones dropped.
     fields: Vec<(HeaderName, Range<usize>)>,
     framing: Framing,
+    /// The target lets the connection be used again (HTTP/1.1, no `Connection: close`)
+    /// and the body's end is known without the target closing.
+    keep_alive: bool,
     /// Everything read so far; the head ends at `head_len`.
     buf: BytesMut,
     head_len: usize,
@@ -107,6 +110,9 @@ pub struct TargetResponse {
     pub headers: HeaderMap,
     /// The body (de-chunked).
     pub body: Bytes,
+    /// The connection may carry another request: the target allows it and the answer
+    /// ended exactly where the bytes read end.
+    pub reusable: bool,
 }
 
 /// Reads and parses the response head from `io` into `buf` (which may already hold
@@ -142,12 +148,14 @@ pub async fn read_head<R: AsyncRead + Unpin>(
                         status,
                         fields,
                         framing,
+                        keep_alive,
                     },
                 )) => {
                     return Ok(Head {
                         status,
                         fields,
                         framing,
+                        keep_alive,
                         buf,
                         head_len,
                     });
@@ -187,6 +195,7 @@ enum Parsed {
         status: StatusCode,
         fields: Vec<(HeaderName, Range<usize>)>,
         framing: Framing,
+        keep_alive: bool,
     },
 }
 
@@ -270,12 +279,17 @@ fn parse_head(
         (None, Some(n)) if n > max_body => return Err(ResponseError::BodyTooLarge(max_body)),
         (None, Some(n)) => Framing::Length(n),
     };
+    // HTTP/1.1 is persistent unless `Connection: close` (RFC 9112 §9.3); an HTTP/1.0
+    // target is not kept, even with `keep-alive`.
+    let keep_alive =
+        response.version == Some(1) && !connection_names("close") && framing != Framing::UntilClose;
     Ok(Some((
         head_len,
         Parsed::Final {
             status,
             fields,
             framing,
+            keep_alive,
         },
     )))
 }
@@ -302,11 +316,18 @@ impl Head {
             status,
             fields,
             framing,
+            keep_alive,
             mut buf,
             head_len,
         } = self;
+        // Where the answer ends in `buf`; bytes after it (a target that sent more than
+        // it framed) make the connection unusable.
+        let end;
         let (all, body) = match framing {
-            Framing::None => (buf.freeze(), Bytes::new()),
+            Framing::None => {
+                end = head_len;
+                (buf.freeze(), Bytes::new())
+            }
             Framing::Length(n) => {
                 while buf.len() - head_len < n {
                     buf.reserve((n - (buf.len() - head_len)).min(READ_CHUNK));
@@ -316,6 +337,7 @@ impl Head {
                         ));
                     }
                 }
+                end = head_len + n;
                 let all = buf.freeze();
                 let body = all.slice(head_len..head_len + n);
                 (all, body)
@@ -330,15 +352,18 @@ impl Head {
                         break;
                     }
                 }
+                end = buf.len();
                 let all = buf.freeze();
                 let body = all.slice(head_len..);
                 (all, body)
             }
             Framing::Chunked => {
-                let body = read_chunked(io, &mut buf, head_len, max_body).await?;
+                let (body, chunked_end) = read_chunked(io, &mut buf, head_len, max_body).await?;
+                end = chunked_end;
                 (buf.freeze(), body)
             }
         };
+        let reusable = keep_alive && end == all.len();
         let mut headers = HeaderMap::with_capacity(fields.len());
         for (name, range) in fields {
             let value = HeaderValue::from_maybe_shared(all.slice(range))
@@ -349,17 +374,19 @@ impl Head {
             status,
             headers,
             body,
+            reusable,
         })
     }
 }
 
 /// Decodes a chunked body that starts at `start` in `buf`, reading more as needed.
+/// Returns the body and where the chunked message (with its trailers) ends in `buf`.
 async fn read_chunked<R: AsyncRead + Unpin>(
     io: &mut R,
     buf: &mut BytesMut,
     start: usize,
     max_body: usize,
-) -> Result<Bytes, ResponseError> {
+) -> Result<(Bytes, usize), ResponseError> {
     let mut body = BytesMut::new();
     let mut pos = start;
     let raw_limit = start + max_body + MAX_FRAMING_BYTES;
@@ -408,7 +435,7 @@ async fn read_chunked<R: AsyncRead + Unpin>(
     loop {
         let mut trailers = [httparse::EMPTY_HEADER; 16];
         match httparse::parse_headers(&buf[pos..], &mut trailers) {
-            Ok(httparse::Status::Complete(_)) => return Ok(body.freeze()),
+            Ok(httparse::Status::Complete((len, _))) => return Ok((body.freeze(), pos + len)),
             Ok(httparse::Status::Partial) => read_more!(),
             Err(_) => return Err(ResponseError::Body("bad trailer")),
         }
@@ -445,6 +472,55 @@ mod tests {
         for gone in ["connection", "x-gone", "keep-alive"] {
             assert!(!r.headers.contains_key(gone), "{gone}");
         }
+    }
+
+    #[tokio::test]
+    async fn reuse_only_when_the_target_allows_it_and_the_answer_ends_cleanly() {
+        let reusable = |msg: &'static [u8], head_only: bool| async move {
+            read(msg, head_only, 1024).await.unwrap().reusable
+        };
+        // HTTP/1.1 with its end known: kept.
+        assert!(reusable(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", false).await);
+        assert!(
+            reusable(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+                false
+            )
+            .await
+        );
+        assert!(reusable(b"HTTP/1.1 204 No Content\r\n\r\n", false).await);
+        assert!(reusable(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", true).await);
+        // The target says close, speaks HTTP/1.0, or ends the body by closing: not kept.
+        assert!(
+            !reusable(
+                b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc",
+                false
+            )
+            .await
+        );
+        assert!(
+            !reusable(
+                b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nabc",
+                false
+            )
+            .await
+        );
+        assert!(!reusable(b"HTTP/1.1 200 OK\r\n\r\nabc", false).await);
+        // Bytes after the framed end would be read as the next answer: not kept.
+        assert!(
+            !reusable(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcEXTRA",
+                false
+            )
+            .await
+        );
+        assert!(
+            !reusable(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nHTTP/1.1",
+                false
+            )
+            .await
+        );
     }
 
     #[tokio::test]

@@ -86,7 +86,7 @@ async fn answers_are_cached_for_their_ttl_and_no_longer() {
         .await;
     assert_eq!(challenge(relay.addr, "ttl.test", "tok").await.status, 200);
     assert_eq!(
-        (old.connections(), new.connections()),
+        (old.requests().len(), new.requests().len()),
         (2, 0),
         "within the TTL the old answer is used"
     );

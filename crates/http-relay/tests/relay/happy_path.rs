@@ -121,7 +121,7 @@ async fn ipv6_target_is_reached() {
 }
 
 #[tokio::test]
-async fn each_challenge_uses_a_fresh_connection() {
+async fn challenges_to_one_target_share_a_kept_connection() {
     let dns = dns().await;
     let target = RecordingTarget::start().await;
     dns.set_srv(
@@ -135,9 +135,39 @@ async fn each_challenge_uses_a_fresh_connection() {
     for _ in 0..3 {
         assert_eq!(challenge(relay.addr, "f.test", TOKEN).await.status, 200);
     }
+    assert_eq!(target.requests().len(), 3);
     assert_eq!(
         target.connections(),
-        3,
-        "like a CA, one connection per validation"
+        1,
+        "the target answered with keep-alive: one connection carries every validation"
+    );
+    let seen = target.requests();
+    assert!(seen.iter().all(|r| !r.has_header("connection")), "{seen:?}");
+}
+
+#[tokio::test]
+async fn without_target_idle_each_challenge_uses_a_fresh_connection() {
+    let dns = dns().await;
+    let target = RecordingTarget::start().await;
+    dns.set_srv(
+        &owner("f0.test"),
+        &[(0, 0, target.port(), "client.f0.test")],
+        60,
+    )
+    .await;
+    dns.set_a("client.f0.test", &[Ipv4Addr::LOCALHOST], 60)
+        .await;
+    let relay = start_with(&dns, |c| {
+        c.relay.timeouts.target_idle = std::time::Duration::ZERO;
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(challenge(relay.addr, "f0.test", TOKEN).await.status, 200);
+    }
+    assert_eq!(target.connections(), 3, "one connection per validation");
+    let seen = target.requests();
+    assert!(
+        seen.iter().all(|r| r.header("connection") == Some("close")),
+        "{seen:?}"
     );
 }

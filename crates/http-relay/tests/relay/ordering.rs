@@ -38,7 +38,7 @@ async fn lower_priority_always_wins_while_it_answers() {
     for _ in 0..20 {
         assert_eq!(challenge(relay.addr, "p.test", "tok").await.status, 200);
     }
-    assert_eq!(primary.connections(), 20);
+    assert_eq!(primary.requests().len(), 20);
     assert_eq!(backup.connections(), 0);
 }
 
@@ -51,7 +51,7 @@ async fn weights_share_the_load() {
         assert_eq!(challenge(relay.addr, "w.test", "tok").await.status, 200);
     }
     // Expected 150/50; the standard deviation is about 6, so ±30 is five sigma.
-    let (h, l) = (heavy.connections(), light.connections());
+    let (h, l) = (heavy.requests().len(), light.requests().len());
     assert_eq!(h + l, 200);
     assert!((120..=180).contains(&h), "heavy got {h}, light got {l}");
 }

@@ -108,7 +108,7 @@ async fn loopback_forms_are_refused_unless_loopback_is_allowed() {
         challenge(allowed.addr, "mapped.test", "tok").await.status,
         200
     );
-    assert_eq!(target.connections(), 2);
+    assert_eq!(target.requests().len(), 2);
 }
 
 #[tokio::test]

@@ -1,0 +1,262 @@
+//! Idle connections to targets, kept for the next challenge to the same address.
+//!
+//! A CA validates one challenge from several vantage points within a second or two, so
+//! the relay often sends the next request to an address it has just talked to. A
+//! connection whose answer allowed it ([`TargetResponse::reusable`]) is put back here
+//! and taken by the next exchange with that exact address, saving a TCP handshake and
+//! teardown on both ends.
+//!
+//! Bounds: at most [`MAX_IDLE_PER_ADDRESS`] connections per address and
+//! [`MAX_IDLE_TOTAL`] in all; a connection idle longer than the configured time is
+//! closed when the pool is next touched, and [`TargetPool::close_expired`] (called
+//! periodically by the server) closes the rest. A connection is only taken after a
+//! non-blocking read shows the target has neither closed it nor sent anything unasked.
+//! The pool is keyed by the address the policy approved for this request, so reuse
+//! never reaches an address the policy would refuse.
+//!
+//! [`TargetResponse::reusable`]: crate::target_response::TargetResponse::reusable
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpStream;
+
+/// Idle connections kept per target address.
+pub const MAX_IDLE_PER_ADDRESS: usize = 64;
+/// Idle connections kept over all addresses.
+pub const MAX_IDLE_TOTAL: usize = 1024;
+
+struct Idle {
+    stream: TcpStream,
+    since: Instant,
+}
+
+/// The idle connections, by address; see the module docs.
+pub struct TargetPool {
+    idle_for: Duration,
+    idle: Mutex<IdleConnections>,
+}
+
+#[derive(Default)]
+struct IdleConnections {
+    by_address: HashMap<SocketAddr, Vec<Idle>>,
+    total: usize,
+}
+
+impl IdleConnections {
+    /// Closes the connections to `addr` idle since before `cutoff` (the oldest are first).
+    fn drop_expired_at(&mut self, addr: &SocketAddr, cutoff: Instant) {
+        if let Some(list) = self.by_address.get_mut(addr) {
+            let expired = list.iter().take_while(|idle| idle.since < cutoff).count();
+            list.drain(..expired);
+            self.total -= expired;
+            if list.is_empty() {
+                self.by_address.remove(addr);
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for TargetPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TargetPool")
+            .field("idle_for", &self.idle_for)
+            .field("idle", &self.idle_count())
+            .finish()
+    }
+}
+
+impl TargetPool {
+    /// A pool that keeps connections for `idle_for`; zero keeps none.
+    pub fn new(idle_for: Duration) -> Self {
+        Self {
+            idle_for,
+            idle: Mutex::default(),
+        }
+    }
+
+    /// Whether connections are kept at all (the request then asks for keep-alive).
+    pub fn enabled(&self) -> bool {
+        !self.idle_for.is_zero()
+    }
+
+    /// The most recently used idle connection to `addr` that is still open, if any.
+    pub fn take(&self, addr: SocketAddr) -> Option<TcpStream> {
+        if !self.enabled() {
+            return None;
+        }
+        let mut idle = self.lock();
+        if let Some(cutoff) = Instant::now().checked_sub(self.idle_for) {
+            idle.drop_expired_at(&addr, cutoff);
+        }
+        loop {
+            let list = idle.by_address.get_mut(&addr)?;
+            let candidate = list.pop();
+            if list.is_empty() {
+                idle.by_address.remove(&addr);
+            }
+            let candidate = candidate?;
+            idle.total -= 1;
+            if still_open(&candidate.stream) {
+                return Some(candidate.stream);
+            }
+        }
+    }
+
+    /// Keeps `stream` (whose last answer was complete and allowed reuse) for `addr`;
+    /// closes it instead when the pool is off or full.
+    pub fn put(&self, addr: SocketAddr, stream: TcpStream) {
+        if !self.enabled() {
+            return;
+        }
+        let now = Instant::now();
+        let mut idle = self.lock();
+        if let Some(cutoff) = now.checked_sub(self.idle_for) {
+            idle.drop_expired_at(&addr, cutoff);
+        }
+        if idle.total >= MAX_IDLE_TOTAL {
+            return;
+        }
+        let list = idle.by_address.entry(addr).or_default();
+        if list.len() >= MAX_IDLE_PER_ADDRESS {
+            return;
+        }
+        list.push(Idle { stream, since: now });
+        idle.total += 1;
+    }
+
+    /// Closes every connection idle for longer than the configured time.
+    pub fn close_expired(&self) {
+        let Some(cutoff) = Instant::now().checked_sub(self.idle_for) else {
+            return;
+        };
+        let mut idle = self.lock();
+        let addresses: Vec<SocketAddr> = idle.by_address.keys().copied().collect();
+        for addr in addresses {
+            idle.drop_expired_at(&addr, cutoff);
+        }
+    }
+
+    /// Idle connections now held.
+    pub fn idle_count(&self) -> usize {
+        self.lock().total
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, IdleConnections> {
+        // The map stays consistent even if a holder panicked: nothing is left half-done.
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Whether an idle connection can carry a request: the target has not closed it and
+/// has not sent anything (an unasked-for byte would be read as the next answer).
+fn still_open(stream: &TcpStream) -> bool {
+    let mut probe = [0u8; 1];
+    matches!(stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A connected pair on loopback: (our side, the target's side).
+    async fn pair(listener: &TcpListener) -> (TcpStream, TcpStream) {
+        let ours = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (theirs, _) = listener.accept().await.unwrap();
+        (ours, theirs)
+    }
+
+    #[tokio::test]
+    async fn a_kept_connection_is_taken_once() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let pool = TargetPool::new(Duration::from_secs(60));
+        let (ours, _theirs) = pair(&listener).await;
+        let local = ours.local_addr().unwrap();
+        pool.put(addr, ours);
+        assert_eq!(pool.idle_count(), 1);
+        let taken = pool.take(addr).expect("kept connection");
+        assert_eq!(taken.local_addr().unwrap(), local);
+        assert!(pool.take(addr).is_none());
+        assert_eq!(pool.idle_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn connections_are_kept_per_address() {
+        let a = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let b = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let pool = TargetPool::new(Duration::from_secs(60));
+        let (ours, _theirs) = pair(&a).await;
+        pool.put(a.local_addr().unwrap(), ours);
+        assert!(pool.take(b.local_addr().unwrap()).is_none());
+        assert!(pool.take(a.local_addr().unwrap()).is_some());
+    }
+
+    #[tokio::test]
+    async fn closed_or_chatty_connections_are_not_taken() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let pool = TargetPool::new(Duration::from_secs(60));
+
+        let (closed, theirs) = pair(&listener).await;
+        drop(theirs);
+        closed.readable().await.unwrap();
+        pool.put(addr, closed);
+
+        let (chatty, mut theirs_chatty) = pair(&listener).await;
+        theirs_chatty
+            .write_all(b"HTTP/1.1 200 OK\r\n")
+            .await
+            .unwrap();
+        chatty.readable().await.unwrap();
+        pool.put(addr, chatty);
+
+        assert_eq!(pool.idle_count(), 2);
+        assert!(pool.take(addr).is_none());
+        assert_eq!(pool.idle_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn expired_connections_are_closed() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let pool = TargetPool::new(Duration::from_millis(1));
+        let (ours, _theirs) = pair(&listener).await;
+        pool.put(addr, ours);
+        assert_eq!(pool.idle_count(), 1);
+        let later = Instant::now() + Duration::from_millis(20);
+        while Instant::now() < later {
+            tokio::task::yield_now().await;
+        }
+        pool.close_expired();
+        assert_eq!(pool.idle_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_disabled_pool_keeps_nothing_and_the_caps_hold() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let off = TargetPool::new(Duration::ZERO);
+        let (ours, _theirs) = pair(&listener).await;
+        off.put(addr, ours);
+        assert_eq!(off.idle_count(), 0);
+
+        let pool = TargetPool::new(Duration::from_secs(60));
+        let mut theirs = Vec::new();
+        for _ in 0..MAX_IDLE_PER_ADDRESS + 2 {
+            let (ours, other) = pair(&listener).await;
+            theirs.push(other);
+            pool.put(addr, ours);
+        }
+        assert_eq!(pool.idle_count(), MAX_IDLE_PER_ADDRESS);
+    }
+}
