@@ -37,6 +37,7 @@ KEYAUTH="$TOKEN.thumbprint"
 CHALLENGE_PATH="/.well-known/acme-challenge/$TOKEN"
 APP_PATH="/app/index.html"
 HOST=www.bench.test
+KA_HOST=ka.bench.test     # benchmark 1c: its target keeps connections open
 
 die() { echo "http.sh: error: $*" >&2; exit 1; }
 say() { echo "http.sh: $*" >&2; }
@@ -301,6 +302,16 @@ mkdir -p "$W/target"
         }
         location / { default_type text/plain; return 200 "app"; }
     }
+    # Benchmark 1c: the same answer for Host $KA_HOST, on a connection that stays open
+    # (like the Go servers of lego, Caddy or Traefik).
+    server {
+        listen 127.0.0.1:$TARGET_PORT;
+        server_name $KA_HOST;
+        location /.well-known/acme-challenge/ {
+            default_type text/plain;
+            return 200 "$KEYAUTH";
+        }
+    }
 }
 EOF
 } >"$W/target/nginx.conf"
@@ -384,6 +395,7 @@ zone_head() {
 ns1     IN A   127.0.0.1
 client  IN A   127.0.0.1
 _acme-challenge._tcp.www IN SRV 10 5 $TARGET_PORT client.bench.test.
+_acme-challenge._tcp.${KA_HOST%.bench.test} IN SRV 10 5 $TARGET_PORT client.bench.test.
 EOF
 }
 zone_head >"$W/bench.test.zone"
@@ -529,12 +541,14 @@ SERVERS=(acme-srv nginx haproxy)
 for s in "${SERVERS[@]}"; do
     check_body "$s" "${PORT_OF[$s]}" "$HOST" "$CHALLENGE_PATH" "$KEYAUTH"
     check_body "$s" "${PORT_OF[$s]}" "$HOST" "$APP_PATH" "app"
+    check_body "$s" "${PORT_OF[$s]}" "$KA_HOST" "$CHALLENGE_PATH" "$KEYAUTH"
 done
 
 # ---------------------------------------------------------------------------------------
 # 1. Challenge relay, CA-style; 2. pass-through
 
 WRK_CHALLENGE="wrk -t1 -c$CONNS -d${DURATION}s --latency -H 'Host: $HOST' -H 'Connection: close' http://127.0.0.1:PORT$CHALLENGE_PATH"
+WRK_CHALLENGE_KA="wrk -t1 -c$CONNS -d${DURATION}s --latency -H 'Host: $KA_HOST' -H 'Connection: close' http://127.0.0.1:PORT$CHALLENGE_PATH"
 WRK_PASS="wrk -t1 -c$CONNS -d${DURATION}s --latency -H 'Host: $HOST' http://127.0.0.1:PORT$APP_PATH"
 
 for rep in $(seq "$REPS"); do
@@ -551,6 +565,14 @@ for rep in $(seq "$REPS"); do
         run_wrk "$W/wrk-pass-$s-$rep.txt" "${PID_OF[$s]}" -t1 -c"$CONNS" -d"${DURATION}s" --latency \
             -H "Host: $HOST" "http://127.0.0.1:${PORT_OF[$s]}$APP_PATH"
         record_run pass "$s"
+    done
+done
+for rep in $(seq "$REPS"); do
+    say "1c. challenge relay, fresh connections, keep-alive target: run $rep/$REPS"
+    for s in "${SERVERS[@]}"; do
+        run_wrk "$W/wrk-challenge-ka-$s-$rep.txt" "${PID_OF[$s]}" -t1 -c"$CONNS" -d"${DURATION}s" --latency \
+            -H "Host: $KA_HOST" -H "Connection: close" "http://127.0.0.1:${PORT_OF[$s]}$CHALLENGE_PATH"
+        record_run challenge-ka "$s"
     done
 done
 for s in "${SERVERS[@]}"; do LOAD_RSS[$s]=$(med "challenge/$s" R_MIDRSS); done
@@ -745,6 +767,25 @@ wrk_cap=$(awk -v a="$a_rps" -v b="$n_rps" -v c="$(med challenge/haproxy R_RPS)" 
     echo "|---|---:|---:|---:|"
     ratio_line challenge nginx
     ratio_line challenge haproxy
+    echo
+    echo "### 1c. Challenge relay, CA-style, to a target that keeps connections open"
+    echo
+    echo "The same load with \`Host: $KA_HOST\`, whose answers come without \`Connection: close\`"
+    echo "(HTTP/1.1 keep-alive, like the Go servers of lego, Caddy or Traefik). acme-srv keeps the"
+    echo "connection for the next challenge (\`relay.timeouts.target_idle\`, 2 s by default) and"
+    echo "HAProxy reuses it (its default \`http-reuse safe\`); nginx with the shipped snippet"
+    echo "still opens one per request (no upstream \`keepalive\`: the snippet's \`proxy_pass\` goes"
+    echo "to one fixed address, while acme-srv's targets differ per domain)."
+    echo
+    echo "    taskset -c $LOAD_CPU $WRK_CHALLENGE_KA"
+    echo
+    table_head
+    table_rows challenge-ka acme-srv nginx haproxy
+    echo
+    echo "| ratio | requests/s | p99 | server CPU/request |"
+    echo "|---|---:|---:|---:|"
+    ratio_line challenge-ka nginx
+    ratio_line challenge-ka haproxy
     echo
     echo "### 2. Pass-through (keep-alive, \`other_requests = \"upstream\"\`)"
     echo
