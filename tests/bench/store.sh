@@ -135,6 +135,8 @@ db, n = sys.argv[1], int(sys.argv[2])
 con = sqlite3.connect(db)
 (data,) = con.execute("SELECT data FROM records WHERE type = 'SRV'").fetchone()
 with con:
+    # The writes of part 1 go, so the store holds exactly n records (and the template).
+    con.execute("DELETE FROM records WHERE type = 'TXT' AND owner GLOB 'w*'")
     con.executemany(
         "INSERT INTO records (owner, type, data, ttl) VALUES (?, 'SRV', ?, 300)",
         ((f"_acme-challenge._tcp.n{i}.bench.test", data) for i in range(n)),
@@ -177,7 +179,8 @@ stop_server
 # ---------------------------------------------------------------------------------------
 # Medians and the report.
 med() { median $(awk -F'\t' -v l="$1" -v c="$2" -v m="$3" '$1 == l && $2 == c && $4 == m {print $5}' "$work/runs.tsv"); }
-strip_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.2f", v / 1000; else if (v ~ /ms$/) printf "%.2f", v + 0; else if (v ~ /s$/) printf "%.2f", v * 1000; else print v }'; }
+# One value per line, so that median gets one argument per run.
+strip_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.2f\n", v / 1000; else if (v ~ /ms$/) printf "%.2f\n", v + 0; else if (v ~ /s$/) printf "%.2f\n", v * 1000; else print v }'; }
 declare -A M
 for key in empty:1 empty:16 large:16; do
     l=${key%%:*} c=${key#*:}
