@@ -25,6 +25,8 @@ pub struct AcmeSrv {
     listeners: Vec<(String, SocketAddr)>,
     log: Arc<Mutex<Vec<String>>>,
     log_grew: Arc<Notify>,
+    /// The tasks reading stdout and stderr; they end at EOF, after the process exits.
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl AcmeSrv {
@@ -43,25 +45,27 @@ impl AcmeSrv {
         let log_grew = Arc::new(Notify::new());
         let stdout = child.stdout.take().context("stdout")?;
         let stderr = child.stderr.take().context("stderr")?;
+        let mut readers = Vec::new();
         for reader in [
             Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
             Box::new(stderr),
         ] {
             let log = log.clone();
             let log_grew = log_grew.clone();
-            tokio::spawn(async move {
+            readers.push(tokio::spawn(async move {
                 let mut lines = BufReader::new(reader).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
                     log.lock().unwrap().push(line);
                     log_grew.notify_waiters();
                 }
-            });
+            }));
         }
         let mut srv = Self {
             child,
             listeners: Vec::new(),
             log,
             log_grew,
+            readers,
         };
         if let Err(e) = srv.wait_for_log(READY_LINE, Duration::from_secs(30)).await {
             let status = srv.child.try_wait().ok().flatten();
@@ -116,7 +120,8 @@ impl AcmeSrv {
         }
     }
 
-    /// Sends SIGTERM and waits (up to `within`) for the process to exit.
+    /// Sends SIGTERM and waits (up to `within`) for the process to exit and for its last
+    /// log lines to be read.
     pub async fn terminate(&mut self, within: Duration) -> anyhow::Result<ExitStatus> {
         let pid = self.child.id().context("process already exited")?;
         let status = Command::new("kill")
@@ -127,10 +132,18 @@ impl AcmeSrv {
         if !status.success() {
             bail!("kill -TERM {pid} failed");
         }
-        tokio::time::timeout(within, self.child.wait())
+        let exit = tokio::time::timeout(within, self.child.wait())
             .await
             .context("process did not exit after SIGTERM")?
-            .context("waiting for process")
+            .context("waiting for process")?;
+        // The exit closes the pipes: the readers reach EOF once they have every line.
+        for reader in self.readers.drain(..) {
+            tokio::time::timeout(within, reader)
+                .await
+                .context("the log was not read to its end after the process exited")?
+                .context("log reader")?;
+        }
+        Ok(exit)
     }
 }
 
