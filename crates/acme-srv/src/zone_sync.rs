@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use dns_server::{Authority, Snapshot, ZoneSpec};
@@ -35,7 +35,8 @@ pub(crate) async fn start(
     let authority = Arc::new(Authority::new(snapshot));
     let follower = authority.clone();
     tasks.spawn(async move {
-        let mut mirror = mirror;
+        // `None` after a failed rebuild (the mirror went with it): read everything again.
+        let mut mirror = Some(mirror);
         loop {
             tokio::select! {
                 changed = changes.changed() => {
@@ -45,19 +46,12 @@ pub(crate) async fn start(
                     // Coalesce a burst: the journal read below covers every change
                     // committed so far.
                     changes.borrow_and_update();
-                    let changed = match mirror.catch_up(store.as_ref()).await {
-                        Ok(changed) => changed,
-                        Err(e) => {
-                            tracing::error!(error = %format!("{e:#}"), "reading changes from the store failed; serving the previous snapshot");
-                            continue;
+                    if let Err(e) = follow(store.as_ref(), &specs, &mut mirror, &follower).await {
+                        tracing::error!(error = %format!("{e:#}"), "updating the DNS snapshot failed; serving the previous one, retrying in {RETRY_AFTER:?}");
+                        tokio::select! {
+                            () = tokio::time::sleep(RETRY_AFTER) => changes.mark_changed(),
+                            () = shutdown.cancelled() => return Ok(()),
                         }
-                    };
-                    match rebuild(mirror, specs.clone(), changed).await {
-                        Ok((kept, snapshot)) => {
-                            mirror = kept;
-                            follower.replace(snapshot);
-                        }
-                        Err(e) => return Err(e),
                     }
                 }
                 () = shutdown.cancelled() => return Ok(()),
@@ -65,6 +59,35 @@ pub(crate) async fn start(
         }
     });
     Ok(authority)
+}
+
+/// How long to wait before trying again after the store could not be read or a
+/// snapshot could not be built.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Brings `mirror` up to date with the store and swaps in a snapshot built from it.
+/// The mirror stays as it was when reading fails, and is dropped (`None`, to be read
+/// whole next time) when the build fails.
+async fn follow(
+    store: &dyn RecordStore,
+    specs: &Arc<Vec<ZoneSpec>>,
+    mirror: &mut Option<Mirror>,
+    authority: &Authority,
+) -> anyhow::Result<()> {
+    let (current, changed) = match mirror.take() {
+        Some(mut current) => match current.catch_up(store).await {
+            Ok(changed) => (current, changed),
+            Err(e) => {
+                *mirror = Some(current);
+                return Err(e);
+            }
+        },
+        None => (Mirror::load(store).await?, None),
+    };
+    let (current, snapshot) = rebuild(current, specs.clone(), changed).await?;
+    *mirror = Some(current);
+    authority.replace(snapshot);
+    Ok(())
 }
 
 /// The stored records by owner, at a serial. Kept in the store's own form, which is
