@@ -117,20 +117,44 @@ pub fn interop_opted_out() -> bool {
     opted_out
 }
 
-/// A free TCP port on 127.0.0.1: binds port 0, reads the port the kernel chose, and
-/// closes the socket.
+/// A free TCP port on 127.0.0.1, for programs that cannot report the port they bound
+/// (pebble's listeners and its `httpPort`/`tlsPort`, lego's and certbot's challenge
+/// servers, nginx). Everything the project starts itself binds port 0 and reports the
+/// address instead.
 ///
-/// This is the only way to get a port for programs that cannot report the port they
-/// bound (pebble's listeners and its `httpPort`/`tlsPort`, lego's and certbot's challenge
-/// servers, nginx). Another process may take the port between this call and the
-/// program's bind; the kernel hands out ephemeral ports in turn, which makes that rare.
-/// Everything the project starts itself binds port 0 and reports the address instead.
+/// The port is taken below the kernel's ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`), so no outgoing connection and no bind to
+/// port 0 can take it between this call and the program's own bind: with ports from
+/// that range, lego once found its port taken by a connection of a test running beside
+/// it. Successive calls in one process walk through the ports (from a start that depends
+/// on the process id), so parallel tests get different ones; a port is returned only if
+/// it can be bound now. Without room below the range, the kernel's choice for port 0 is
+/// used.
 ///
 /// # Panics
 ///
 /// When no socket can be bound on 127.0.0.1, which means the machine has no usable
 /// loopback and no interop test can run.
 pub fn free_tcp_port() -> u16 {
+    /// The lowest port handed out: above the well-known and common service ports.
+    const FIRST: u32 = 10_000;
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    if ephemeral_low > FIRST + 1_000 {
+        let span = ephemeral_low - FIRST;
+        let start = std::process::id().wrapping_mul(7_919) % span;
+        for _ in 0..span {
+            let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let port = FIRST + (start + call) % span;
+            let port = u16::try_from(port).expect("ports below the ephemeral range fit in u16");
+            if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+                return port;
+            }
+        }
+    }
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .expect("binding 127.0.0.1:0 to find a free TCP port");
     listener
@@ -421,6 +445,33 @@ pub(crate) async fn run_to_completion(
                 "{name} did not finish within {timeout:?} and was killed (kill: {killed:?}); \
                  its output until then:\n{output}"
             )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_differ_and_stay_out_of_the_ephemeral_range() {
+        let ephemeral_low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let ports: Vec<u16> = (0..20).map(|_| free_tcp_port()).collect();
+        let mut distinct = ports.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), ports.len(), "{ports:?}");
+        for port in ports {
+            if ephemeral_low > 11_000 {
+                assert!((10_000..ephemeral_low).contains(&port), "{port}");
+            }
+            TcpListener::bind((Ipv4Addr::LOCALHOST, port)).expect("the port is free");
         }
     }
 }
