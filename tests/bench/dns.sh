@@ -2,7 +2,7 @@
 # DNS benchmark: acme-srv's authoritative server against Knot, NSD and BIND, all serving
 # the same RFC 1035 zone file over UDP on loopback.
 #
-#   BIN=target/release/acme-srv OUT_DIR=/tmp/bench-dns tests/bench/dns.sh
+#   BIN=target/dist/acme-srv OUT_DIR=/tmp/bench-dns tests/bench/dns.sh
 #   BIN=... OUT_DIR=... DURATION=1 REPS=1 RECORDS=1000 tests/bench/dns.sh     # smoke
 #
 # Environment (normally set by tests/bench/run):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmarks of the acme-srv relay against nginx and HAProxy (issue 5, parts 1-4).
 #
-#   BIN=target/release/acme-srv OUT_DIR=/tmp/bench-http DURATION=10 REPS=3 \
+#   BIN=target/dist/acme-srv OUT_DIR=/tmp/bench-http DURATION=10 REPS=3 \
 #       IDLE_CONNS=10000 COLD_NAMES=100000 tests/bench/http.sh
 #
 # Usually called by tests/bench/run. Everything runs on 127.0.0.1 with free ports:
@@ -25,7 +25,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=tests/bench/lib.sh
 source "$HERE/lib.sh"
 
-: "${BIN:=$ROOT/target/release/acme-srv}"
+: "${BIN:=$ROOT/target/dist/acme-srv}"
 : "${OUT_DIR:=/tmp/bench-http}"
 : "${DURATION:=10}"
 : "${REPS:=3}"
@@ -47,7 +47,7 @@ for v in DURATION REPS IDLE_CONNS COLD_NAMES SERVER_CPU LOAD_CPU; do
 done
 [ "$DURATION" -ge 1 ] && [ "$REPS" -ge 1 ] && [ "$IDLE_CONNS" -ge 1 ] && [ "$COLD_NAMES" -ge 1 ] ||
     die "DURATION, REPS, IDLE_CONNS and COLD_NAMES must be at least 1"
-[ -x "$BIN" ] || die "BIN=$BIN is not an executable (build it: cargo build --release -p acme-srv)"
+[ -x "$BIN" ] || die "BIN=$BIN is not an executable (build it: cargo build --profile dist -p acme-srv)"
 for tool in wrk:wrk nginx:nginx haproxy:haproxy curl:curl python3:python3 taskset:util-linux timeout:coreutils; do
     command -v "${tool%%:*}" >/dev/null || die "${tool%%:*} is missing (apt-get install ${tool#*:})"
 done

@@ -3,7 +3,7 @@
 # durable), loading a store of RECORDS records at start, and how long a write takes to
 # be served by the DNS side. acme-srv only: no reference program has this API.
 #
-#   BIN=target/release/acme-srv OUT_DIR=/tmp/bench-store tests/bench/store.sh
+#   BIN=target/dist/acme-srv OUT_DIR=/tmp/bench-store tests/bench/store.sh
 #
 # Environment (normally set by tests/bench/run):
 #   BIN        the acme-srv binary (required)      OUT_DIR  results folder (required)
