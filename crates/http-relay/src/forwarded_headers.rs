@@ -8,8 +8,8 @@
 //! - [`write_challenge_head`] writes the request head of a challenge straight into
 //!   bytes (no body, so body-framing headers are dropped too; `Connection: close` when
 //!   target connections are not kept);
-//! - [`forwarded_headers`] builds a [`HeaderMap`] for the `upstream` mode, which
-//!   forwards bodies and keeps their framing headers.
+//! - [`forward_headers`] rewrites the request's [`HeaderMap`] in place for the
+//!   `upstream` mode, which forwards bodies and keeps their framing headers.
 //!
 //! [`strip_hop_by_hop`] cleans what comes back.
 
@@ -36,6 +36,23 @@ const HOP_BY_HOP: &[&str] = &[
     "proxy-authenticate",
 ];
 
+/// The same names as [`HOP_BY_HOP`], parsed once, for removing them from a map.
+const HOP_BY_HOP_NAMES: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::PROXY_AUTHORIZATION,
+    header::PROXY_AUTHENTICATE,
+];
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
 /// Whether `name` (lowercase) is a hop-by-hop header or proxy credentials.
 pub fn is_hop_by_hop(name: &str) -> bool {
     HOP_BY_HOP.contains(&name)
@@ -57,8 +74,12 @@ fn named_by_connection(headers: &HeaderMap, name: &str) -> bool {
     connection_tokens(headers).any(|t| t.eq_ignore_ascii_case(name))
 }
 
-/// Removes hop-by-hop headers, including those named in `Connection`.
+/// Removes hop-by-hop headers, including those named in `Connection`. A map without
+/// any (most requests) is left alone after one pass over its names.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if !headers.keys().any(|name| is_hop_by_hop(name.as_str())) {
+        return;
+    }
     if headers.contains_key(header::CONNECTION) {
         let named: Vec<HeaderName> = connection_tokens(headers)
             .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
@@ -67,48 +88,47 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
             headers.remove(name);
         }
     }
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
+    for name in &HOP_BY_HOP_NAMES {
+        headers.remove(name);
     }
 }
 
-/// The headers for the forwarded request; `keep_body` keeps body-framing headers (for
-/// the upstream mode, which forwards bodies).
-pub fn forwarded_headers(
-    src: &HeaderMap,
+/// Turns the client's request headers into those of the forwarded request, in place;
+/// `keep_body` keeps body-framing headers (for the upstream mode, which forwards bodies).
+pub fn forward_headers(
+    headers: &mut HeaderMap,
     inbound: &Inbound,
     via_name: &str,
     keep_body: bool,
-) -> HeaderMap {
-    let mut headers = src.clone();
-    strip_hop_by_hop(&mut headers);
+) {
+    // The new values are read from the client's headers before they are cleaned.
+    let mut value = Vec::with_capacity(64);
+    write_forwarded_for(&mut value, headers, inbound);
+    let forwarded_for = HeaderValue::from_bytes(&value);
+    let proto = HeaderValue::from_str(forwarded_proto(headers, inbound))
+        .unwrap_or(HeaderValue::from_static("http"));
+    value.clear();
+    write_via(&mut value, headers, via_name);
+    let via = HeaderValue::from_bytes(&value);
+
+    strip_hop_by_hop(headers);
     if !keep_body {
         headers.remove(header::CONTENT_LENGTH);
         headers.remove(header::EXPECT);
         headers.remove(header::CONTENT_TYPE);
     }
     headers.insert(header::HOST, inbound.host_header.clone());
-
-    let mut value = Vec::with_capacity(64);
-    write_forwarded_for(&mut value, src, inbound);
-    set(&mut headers, "x-forwarded-for", &value);
-    let proto = forwarded_proto(src, inbound);
-    headers.insert(
-        "x-forwarded-proto",
-        HeaderValue::from_str(proto).unwrap_or(HeaderValue::from_static("http")),
-    );
-    headers.insert("x-forwarded-host", inbound.host_header.clone());
-    value.clear();
-    write_via(&mut value, src, via_name);
-    set(&mut headers, "via", &value);
-    headers
+    set(headers, X_FORWARDED_FOR, forwarded_for);
+    headers.insert(X_FORWARDED_PROTO, proto);
+    headers.insert(X_FORWARDED_HOST, inbound.host_header.clone());
+    set(headers, header::VIA, via);
 }
 
 /// Appends this relay's hop to `Via`.
 pub fn add_via(headers: &mut HeaderMap, via_name: &str) {
     let mut value = Vec::with_capacity(32);
     write_via(&mut value, headers, via_name);
-    set(headers, "via", &value);
+    set(headers, header::VIA, HeaderValue::from_bytes(&value));
 }
 
 /// Writes the request head of a challenge for `inbound` to `out`: `method
@@ -174,7 +194,7 @@ pub fn write_challenge_head(
 fn write_forwarded_for(out: &mut Vec<u8>, src: &HeaderMap, inbound: &Inbound) {
     if inbound.via_trusted_proxy {
         for prior in src
-            .get_all("x-forwarded-for")
+            .get_all(X_FORWARDED_FOR)
             .iter()
             .filter_map(|v| v.to_str().ok())
         {
@@ -213,7 +233,7 @@ fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
 fn forwarded_proto<'a>(src: &'a HeaderMap, inbound: &Inbound) -> &'a str {
     inbound
         .via_trusted_proxy
-        .then(|| src.get("x-forwarded-proto").and_then(|v| v.to_str().ok()))
+        .then(|| src.get(X_FORWARDED_PROTO).and_then(|v| v.to_str().ok()))
         .flatten()
         .unwrap_or("http")
 }
@@ -232,9 +252,16 @@ fn write_via(out: &mut Vec<u8>, src: &HeaderMap, via_name: &str) {
     out.put_slice(via_name.as_bytes());
 }
 
-fn set(headers: &mut HeaderMap, name: &'static str, value: &[u8]) {
-    if let Ok(value) = HeaderValue::from_bytes(value) {
-        headers.insert(name, value);
+/// Sets `name` to `value`; a value that is not a valid header value (bytes a client
+/// put in an earlier hop's header) leaves the header out rather than the request.
+fn set<E>(headers: &mut HeaderMap, name: HeaderName, value: Result<HeaderValue, E>) {
+    match value {
+        Ok(value) => {
+            headers.insert(name, value);
+        }
+        Err(_) => {
+            headers.remove(name);
+        }
     }
 }
 
@@ -345,11 +372,40 @@ mod tests {
         src.append("x-hop", HeaderValue::from_static("dropped"));
         src.append("content-length", HeaderValue::from_static("3"));
         src.append("via", HeaderValue::from_static("1.0 front"));
-        let h = forwarded_headers(&src, &inbound(false), "acme-srv", true);
+        src.append("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
+        src.append("x-forwarded-proto", HeaderValue::from_static("https"));
+        let mut h = src.clone();
+        forward_headers(&mut h, &inbound(false), "acme-srv", true);
         assert!(!h.contains_key("x-hop") && !h.contains_key("connection"));
         assert_eq!(h["content-length"], "3");
         assert_eq!(h["host"], "WWW.a.test");
+        // An untrusted client's forwarding headers are replaced, not extended.
         assert_eq!(h["x-forwarded-for"], "10.0.0.2");
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-forwarded-host"], "WWW.a.test");
         assert_eq!(h["via"], "1.0 front, 1.1 acme-srv");
+
+        // From a trusted proxy the chain is kept, the peer appended.
+        let mut h = src.clone();
+        forward_headers(&mut h, &inbound(true), "acme-srv", false);
+        assert_eq!(h["x-forwarded-for"], "203.0.113.9, 10.0.0.2");
+        assert_eq!(h["x-forwarded-proto"], "https");
+        assert!(!h.contains_key("content-length"));
+    }
+
+    #[test]
+    fn a_map_without_hop_by_hop_headers_is_left_as_it_was() {
+        let mut headers = HeaderMap::new();
+        headers.append("accept", HeaderValue::from_static("*/*"));
+        headers.append("x-a", HeaderValue::from_static("1"));
+        headers.append("x-a", HeaderValue::from_static("2"));
+        let before = headers.clone();
+        strip_hop_by_hop(&mut headers);
+        assert_eq!(headers, before);
+
+        headers.append("keep-alive", HeaderValue::from_static("timeout=5"));
+        headers.append("proxy-authorization", HeaderValue::from_static("Basic x"));
+        strip_hop_by_hop(&mut headers);
+        assert_eq!(headers, before);
     }
 }

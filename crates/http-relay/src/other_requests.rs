@@ -58,8 +58,7 @@ async fn upstream(relay: &Relay, req: Request<Incoming>, inbound: Inbound) -> Re
             );
         }
     };
-    parts.headers =
-        forwarded_headers::forwarded_headers(&parts.headers, &inbound, &relay.via_name, true);
+    forwarded_headers::forward_headers(&mut parts.headers, &inbound, &relay.via_name, true);
     parts.version = hyper::Version::HTTP_11;
     let request = Request::from_parts(parts, body);
     match apps.client.request(request).await {
