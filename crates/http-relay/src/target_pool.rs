@@ -46,12 +46,14 @@ struct IdleConnections {
 }
 
 impl IdleConnections {
-    /// Closes the connections to `addr` idle since before `cutoff` (the oldest are first).
-    fn drop_expired_at(&mut self, addr: &SocketAddr, cutoff: Instant) {
+    /// Moves the connections to `addr` idle since before `cutoff` (the oldest are
+    /// first) into `expired`. Callers declare `expired` before taking the lock, so it is
+    /// dropped after the guard: the sockets close once the lock is released.
+    fn take_expired_at(&mut self, addr: &SocketAddr, cutoff: Instant, expired: &mut Vec<Idle>) {
         if let Some(list) = self.by_address.get_mut(addr) {
-            let expired = list.iter().take_while(|idle| idle.since < cutoff).count();
-            list.drain(..expired);
-            self.total -= expired;
+            let count = list.iter().take_while(|idle| idle.since < cutoff).count();
+            expired.extend(list.drain(..count));
+            self.total -= count;
             if list.is_empty() {
                 self.by_address.remove(addr);
             }
@@ -87,9 +89,10 @@ impl TargetPool {
         if !self.enabled() {
             return None;
         }
+        let mut closing = Vec::new();
         let mut idle = self.lock();
         if let Some(cutoff) = Instant::now().checked_sub(self.idle_for) {
-            idle.drop_expired_at(&addr, cutoff);
+            idle.take_expired_at(&addr, cutoff, &mut closing);
         }
         loop {
             let list = idle.by_address.get_mut(&addr)?;
@@ -102,6 +105,7 @@ impl TargetPool {
             if still_open(&candidate.stream) {
                 return Some(candidate.stream);
             }
+            closing.push(candidate);
         }
     }
 
@@ -112,9 +116,10 @@ impl TargetPool {
             return;
         }
         let now = Instant::now();
+        let mut closing = Vec::new();
         let mut idle = self.lock();
         if let Some(cutoff) = now.checked_sub(self.idle_for) {
-            idle.drop_expired_at(&addr, cutoff);
+            idle.take_expired_at(&addr, cutoff, &mut closing);
         }
         if idle.total >= MAX_IDLE_TOTAL {
             return;
@@ -132,10 +137,11 @@ impl TargetPool {
         let Some(cutoff) = Instant::now().checked_sub(self.idle_for) else {
             return;
         };
+        let mut closing = Vec::new();
         let mut idle = self.lock();
         let addresses: Vec<SocketAddr> = idle.by_address.keys().copied().collect();
         for addr in addresses {
-            idle.drop_expired_at(&addr, cutoff);
+            idle.take_expired_at(&addr, cutoff, &mut closing);
         }
     }
 
