@@ -55,6 +55,9 @@ pub enum StoreError {
     /// A unique value (key id, registration user name) already exists.
     #[error("{0} already exists")]
     Conflict(String),
+    /// The task running the operation panicked or was stopped with the runtime.
+    #[error("store operation did not complete: {0}")]
+    Interrupted(#[source] tokio::task::JoinError),
 }
 
 /// What changed after a serial: see [`RecordStore::changes_since`].

@@ -33,8 +33,11 @@
 //! `SqliteStore`; a change made by another process shows up in [`RecordStore::serial`]
 //! but is not announced.
 
+use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -62,9 +65,20 @@ pub const JOURNAL_ROWS: i64 = 10_000;
 
 /// The record store in one SQLite database file.
 ///
-/// Cheap to share behind an `Arc`; every method takes `&self`.
+/// Cheap to share behind an `Arc`; every method takes `&self`. Every operation runs to
+/// its end on a task of its own, even when its caller stops waiting (an API client that
+/// disconnects makes hyper drop the request): sqlx leaves a connection unusable when a
+/// transaction is dropped at the wrong point (still inside `BEGIN`, or waiting to be
+/// returned to its pool), and with one writer connection that would stop every later
+/// write. An operation whose caller left completes or fails as usual; nobody hears of it.
 #[derive(Debug)]
 pub struct SqliteStore {
+    inner: Arc<Connections>,
+}
+
+/// The connection pools and change feed; what a detached operation holds.
+#[derive(Debug)]
+struct Connections {
     /// One connection: every write transaction.
     writer: SqlitePool,
     /// A few connections: reads.
@@ -72,7 +86,7 @@ pub struct SqliteStore {
     /// The latest committed serial, for [`RecordStore::subscribe`].
     changes: watch::Sender<u32>,
     /// Rows kept in the change journal.
-    journal_rows: i64,
+    journal_rows: AtomicI64,
 }
 
 impl SqliteStore {
@@ -104,24 +118,47 @@ impl SqliteStore {
         let serial = read_serial(&readers).await?;
         tracing::debug!(path = %path.display(), serial, "opened SQLite record store");
         Ok(Self {
-            writer,
-            readers,
-            changes: watch::Sender::new(serial),
-            journal_rows: JOURNAL_ROWS,
+            inner: Arc::new(Connections {
+                writer,
+                readers,
+                changes: watch::Sender::new(serial),
+                journal_rows: AtomicI64::new(JOURNAL_ROWS),
+            }),
         })
     }
 
     /// Keeps `rows` rows in the change journal instead of [`JOURNAL_ROWS`] (at least 1).
     #[must_use]
-    pub fn with_journal_rows(mut self, rows: i64) -> Self {
-        self.journal_rows = rows.max(1);
+    pub fn with_journal_rows(self, rows: i64) -> Self {
+        self.inner
+            .journal_rows
+            .store(rows.max(1), Ordering::Relaxed);
         self
     }
 
     /// Closes both connection pools, waiting for connections in use to be returned.
     pub async fn close(&self) {
-        self.writer.close().await;
-        self.readers.close().await;
+        self.inner.writer.close().await;
+        self.inner.readers.close().await;
+    }
+
+    /// Runs `operation` on a task of its own, so that it ends by itself even if this
+    /// future is dropped (see [`SqliteStore`]).
+    async fn detached<T, F, Fut>(&self, operation: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(Arc<Connections>) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        tokio::spawn(operation(self.inner.clone()))
+            .await
+            .map_err(StoreError::Interrupted)?
+    }
+}
+
+impl Connections {
+    fn journal_rows(&self) -> i64 {
+        self.journal_rows.load(Ordering::Relaxed)
     }
 
     /// Starts a write transaction holding SQLite's write lock.
@@ -300,8 +337,8 @@ fn same_rrset(mut current: Vec<(String, i64)>, mut wanted: Vec<(String, i64)>) -
     current == wanted
 }
 
-#[async_trait]
-impl RecordStore for SqliteStore {
+/// The operations themselves; [`SqliteStore`]'s `RecordStore` methods run them detached.
+impl Connections {
     async fn all_records(&self) -> Result<Vec<Record>, StoreError> {
         let rows: Vec<RecordRow> =
             sqlx::query_as(&format!("{RECORD_COLUMNS} ORDER BY owner, type, id"))
@@ -350,7 +387,7 @@ impl RecordStore for SqliteStore {
             tx.commit().await?;
             return Ok(record.clone());
         }
-        let serial = bump_serial(&mut tx, &record.owner, self.journal_rows).await?;
+        let serial = bump_serial(&mut tx, &record.owner, self.journal_rows()).await?;
         tx.commit().await?;
         self.announce(serial);
         Ok(record.clone())
@@ -414,7 +451,7 @@ impl RecordStore for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        let serial = bump_serial(&mut tx, owner, self.journal_rows).await?;
+        let serial = bump_serial(&mut tx, owner, self.journal_rows()).await?;
         tx.commit().await?;
         self.announce(serial);
         Ok(())
@@ -438,7 +475,7 @@ impl RecordStore for SqliteStore {
             tx.commit().await?;
             return Ok(0);
         }
-        let serial = bump_serial(&mut tx, owner, self.journal_rows).await?;
+        let serial = bump_serial(&mut tx, owner, self.journal_rows()).await?;
         tx.commit().await?;
         self.announce(serial);
         Ok(deleted)
@@ -477,7 +514,7 @@ impl RecordStore for SqliteStore {
         .bind(keep)
         .execute(&mut *tx)
         .await?;
-        let serial = bump_serial(&mut tx, owner, self.journal_rows).await?;
+        let serial = bump_serial(&mut tx, owner, self.journal_rows()).await?;
         tx.commit().await?;
         self.announce(serial);
         Ok(())
@@ -670,7 +707,7 @@ impl RecordStore for SqliteStore {
             .await?
             .rows_affected();
         let serial = if deleted > 0 {
-            Some(bump_serial(&mut tx, &fulldomain, self.journal_rows).await?)
+            Some(bump_serial(&mut tx, &fulldomain, self.journal_rows()).await?)
         } else {
             None
         };
@@ -679,6 +716,118 @@ impl RecordStore for SqliteStore {
             self.announce(serial);
         }
         Ok(true)
+    }
+}
+
+#[async_trait]
+impl RecordStore for SqliteStore {
+    async fn all_records(&self) -> Result<Vec<Record>, StoreError> {
+        self.detached(|c| async move { c.all_records().await })
+            .await
+    }
+
+    async fn records_under(&self, owner: &str) -> Result<Vec<Record>, StoreError> {
+        let owner = owner.to_owned();
+        self.detached(|c| async move { c.records_under(&owner).await })
+            .await
+    }
+
+    async fn add_record(&self, record: &Record) -> Result<Record, StoreError> {
+        let record = record.clone();
+        self.detached(|c| async move { c.add_record(&record).await })
+            .await
+    }
+
+    async fn replace_rrset(
+        &self,
+        owner: &str,
+        record_type: RecordType,
+        records: &[Record],
+    ) -> Result<(), StoreError> {
+        let (owner, records) = (owner.to_owned(), records.to_vec());
+        self.detached(|c| async move { c.replace_rrset(&owner, record_type, &records).await })
+            .await
+    }
+
+    async fn delete_records(
+        &self,
+        owner: &str,
+        record_type: Option<RecordType>,
+    ) -> Result<u64, StoreError> {
+        let owner = owner.to_owned();
+        self.detached(|c| async move { c.delete_records(&owner, record_type).await })
+            .await
+    }
+
+    async fn push_txt(
+        &self,
+        owner: &str,
+        value: &str,
+        ttl: u32,
+        keep: usize,
+    ) -> Result<(), StoreError> {
+        let (owner, value) = (owner.to_owned(), value.to_owned());
+        self.detached(|c| async move { c.push_txt(&owner, &value, ttl, keep).await })
+            .await
+    }
+
+    async fn serial(&self) -> Result<u32, StoreError> {
+        self.detached(|c| async move { c.serial().await }).await
+    }
+
+    async fn changes_since(&self, since: u32) -> Result<Option<Changes>, StoreError> {
+        self.detached(|c| async move { c.changes_since(since).await })
+            .await
+    }
+
+    async fn records_at(&self, owners: &[String]) -> Result<Vec<Record>, StoreError> {
+        let owners = owners.to_vec();
+        self.detached(|c| async move { c.records_at(&owners).await })
+            .await
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u32> {
+        self.inner.subscribe()
+    }
+
+    async fn create_key(&self, key: &NewApiKey) -> Result<ApiKeyInfo, StoreError> {
+        let key = key.clone();
+        self.detached(|c| async move { c.create_key(&key).await })
+            .await
+    }
+
+    async fn find_key(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
+        let id = id.to_owned();
+        self.detached(|c| async move { c.find_key(&id).await })
+            .await
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKeyInfo>, StoreError> {
+        self.detached(|c| async move { c.list_keys().await }).await
+    }
+
+    async fn revoke_key(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.detached(|c| async move { c.revoke_key(&id).await })
+            .await
+    }
+
+    async fn create_registration(&self, registration: &Registration) -> Result<(), StoreError> {
+        let registration = registration.clone();
+        self.detached(|c| async move { c.create_registration(&registration).await })
+            .await
+    }
+
+    async fn find_registration(&self, username: &str) -> Result<Option<Registration>, StoreError> {
+        let username = username.to_owned();
+        self.detached(|c| async move { c.find_registration(&username).await })
+            .await
+    }
+
+    async fn delete_registration(&self, username: &str) -> Result<bool, StoreError> {
+        let username = username.to_owned();
+        self.detached(|c| async move { c.delete_registration(&username).await })
+            .await
     }
 }
 
@@ -696,14 +845,14 @@ mod tests {
             sqlx::query_as::<_, (i64, Vec<u8>)>(
                 "SELECT version, checksum FROM _sqlx_migrations ORDER BY version",
             )
-            .fetch_all(&store.readers)
+            .fetch_all(&store.inner.readers)
             .await
             .unwrap()
         };
         let before = applied().await;
         assert_eq!(before.len(), MIGRATOR.iter().count());
-        MIGRATOR.run(&store.writer).await.unwrap();
-        MIGRATOR.run(&store.writer).await.unwrap();
+        MIGRATOR.run(&store.inner.writer).await.unwrap();
+        MIGRATOR.run(&store.inner.writer).await.unwrap();
         assert_eq!(applied().await, before);
     }
 

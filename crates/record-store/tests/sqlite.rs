@@ -930,3 +930,70 @@ fn acknowledged_writes_survive_sigkill() {
         );
     });
 }
+
+/// Polls `future` once.
+async fn poll_once<F: std::future::Future + Unpin>(future: &mut F) -> std::task::Poll<F::Output> {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut *future).poll(cx)))
+        .await
+}
+
+/// An API client that disconnects makes hyper drop the request, and with it the store
+/// call. A write that has started still runs to its end.
+#[tokio::test]
+async fn a_write_whose_caller_stops_waiting_still_completes() {
+    let (_dir, store) = new_store().await;
+    let mut changes = store.subscribe();
+    let before = *changes.borrow();
+    let record = txt("gone.example.com", "v", 60);
+    let mut write = store.add_record(&record);
+    assert!(poll_once(&mut write).await.is_pending());
+    drop(write);
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        changes.wait_for(|serial| *serial > before),
+    )
+    .await
+    .expect("the abandoned write never completed")
+    .unwrap();
+    let stored = store
+        .records_at(&["gone.example.com".into()])
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![record]);
+}
+
+/// Writes dropped after any number of polls, with the SQLite worker thread given
+/// different amounts of time between them: the next write always works (no transaction
+/// is left open on the one writer connection).
+#[tokio::test]
+async fn abandoned_writes_leave_the_store_writable() {
+    let (_dir, store) = new_store().await;
+    let mut abandoned = 0;
+    for attempt in 0..400u32 {
+        let record = txt(&format!("w{attempt}.example.com"), "v", 60);
+        let mut write = store.add_record(&record);
+        let polls = 1 + attempt % 8;
+        let pause = std::time::Duration::from_micros(u64::from(attempt / 8 % 50) * 10);
+        let mut finished = false;
+        for _ in 0..polls {
+            if poll_once(&mut write).await.is_ready() {
+                finished = true;
+                break;
+            }
+            std::thread::sleep(pause);
+        }
+        if !finished {
+            abandoned += 1;
+        }
+        drop(write);
+        let probe = txt("probe.example.com", &format!("after {attempt}"), 60);
+        store
+            .add_record(&probe)
+            .await
+            .unwrap_or_else(|e| panic!("write after abandoning attempt {attempt} failed: {e}"));
+    }
+    assert!(
+        abandoned > 0,
+        "no write was abandoned; the test exercised nothing"
+    );
+}
