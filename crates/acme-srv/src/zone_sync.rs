@@ -165,12 +165,16 @@ impl Mirror {
         }
     }
 
-    /// The records as DNS records; those whose names do not parse are logged and left out.
-    fn dns_records(&self) -> impl Iterator<Item = Record> + '_ {
-        self.by_owner.iter().flat_map(|(owner, records)| {
+    /// The records as DNS records; those whose names do not parse are left out, and
+    /// logged when `report(owner)` says so (so an old one is not logged on every build).
+    fn dns_records<'a>(
+        &'a self,
+        report: impl Fn(&str) -> bool + Copy + 'a,
+    ) -> impl Iterator<Item = Record> + 'a {
+        self.by_owner.iter().flat_map(move |(owner, records)| {
             records.iter().filter_map(move |(ttl, data)| {
                 let dns = dns_records::to_dns(owner, *ttl, data);
-                if dns.is_none() {
+                if dns.is_none() && report(owner) {
                     tracing::warn!(%owner, "stored record has an unparsable name; not served");
                 }
                 dns
@@ -180,40 +184,43 @@ impl Mirror {
 }
 
 /// Builds a snapshot from the mirror on a blocking thread (it takes a while for a large
-/// zone) and gives the mirror back. Records that cannot be served are logged: all of
-/// them after a full read (`changed` is `None`), else only those of changed owners.
+/// zone) and gives the mirror back.
 async fn rebuild(
     mirror: Mirror,
     specs: Arc<Vec<ZoneSpec>>,
     changed: Option<Vec<String>>,
 ) -> anyhow::Result<(Mirror, Snapshot)> {
     tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        let (snapshot, skipped) = Snapshot::build(&specs, mirror.dns_records(), mirror.serial);
-        let changed: Option<BTreeSet<String>> = changed.map(|owners| {
-            owners
-                .into_iter()
-                .map(|owner| format!("{owner}."))
-                .collect()
-        });
-        for record in &skipped {
-            let owner = record.record.name.to_ascii().to_ascii_lowercase();
-            if changed.as_ref().is_none_or(|set| set.contains(&owner)) {
-                tracing::warn!(%record, "stored record not served");
-            }
-        }
-        tracing::info!(
-            serial = mirror.serial,
-            records = mirror.count,
-            changed_owners = changed.as_ref().map(BTreeSet::len),
-            took_ms = started.elapsed().as_millis() as u64,
-            "DNS snapshot built"
-        );
-        metrics::gauge!("acme_srv_dns_records").set(mirror.count as f64);
+        let snapshot = build(&mirror, &specs, changed);
         (mirror, snapshot)
     })
     .await
     .context("the snapshot build panicked")
+}
+
+/// Builds a snapshot from the mirror. Records that cannot be served are logged: all of
+/// them after a full read (`changed` is `None`), else only those of changed owners, so
+/// one bad record is not logged again on every build.
+fn build(mirror: &Mirror, specs: &[ZoneSpec], changed: Option<Vec<String>>) -> Snapshot {
+    let started = Instant::now();
+    let changed: Option<BTreeSet<String>> = changed.map(BTreeSet::from_iter);
+    let report = |owner: &str| changed.as_ref().is_none_or(|set| set.contains(owner));
+    let (snapshot, skipped) = Snapshot::build(specs, mirror.dns_records(report), mirror.serial);
+    for record in &skipped {
+        let name = record.record.name.to_ascii().to_ascii_lowercase();
+        if report(name.strip_suffix('.').unwrap_or(&name)) {
+            tracing::warn!(%record, "stored record not served");
+        }
+    }
+    tracing::info!(
+        serial = mirror.serial,
+        records = mirror.count,
+        changed_owners = changed.as_ref().map(BTreeSet::len),
+        took_ms = started.elapsed().as_millis() as u64,
+        "DNS snapshot built"
+    );
+    metrics::gauge!("acme_srv_dns_records").set(mirror.count as f64);
+    snapshot
 }
 
 #[cfg(test)]
@@ -357,5 +364,50 @@ mod tests {
         while let Some(result) = tasks.join_next().await {
             result.unwrap().unwrap();
         }
+    }
+
+    /// Counts the warnings logged while `f` runs on this thread.
+    fn warnings_during(f: impl FnOnce()) -> usize {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tracing_subscriber::layer::{Context, SubscriberExt};
+
+        struct CountWarnings(Arc<AtomicUsize>);
+        impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountWarnings {
+            fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+                if *event.metadata().level() == tracing::Level::WARN {
+                    self.0.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }
+        let count = Arc::new(AtomicUsize::new(0));
+        let subscriber = tracing_subscriber::registry().with(CountWarnings(count.clone()));
+        tracing::subscriber::with_default(subscriber, f);
+        count.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn records_not_served_are_logged_once_not_on_every_build() {
+        let mut mirror = Mirror {
+            serial: 1,
+            by_owner: BTreeMap::new(),
+            count: 0,
+        };
+        mirror.insert(vec![
+            txt("a.acme.test", "served"),
+            // A label longer than 63 bytes: the name does not parse.
+            txt(&format!("{}.acme.test", "x".repeat(70)), "bad name"),
+            // Outside every served zone.
+            txt("b.other.test", "no zone"),
+        ]);
+        let specs = [zone()];
+
+        // Built from everything: both are logged.
+        assert_eq!(warnings_during(|| drop(build(&mirror, &specs, None))), 2);
+        // Built after a change to another owner: neither again.
+        let other = Some(vec!["a.acme.test".to_owned()]);
+        assert_eq!(warnings_during(|| drop(build(&mirror, &specs, other))), 0);
+        // Built after a change to the owner outside the zones: that one again.
+        let outside = Some(vec!["b.other.test".to_owned()]);
+        assert_eq!(warnings_during(|| drop(build(&mirror, &specs, outside))), 1);
     }
 }
