@@ -417,13 +417,16 @@ other_requests = "upstream"
 default = "http://127.0.0.1:$TARGET_PORT"
 
 [relay.limits]
-max_connections = $MAX_CONNS
 requests_per_second_per_client = 0
 
-[relay.timeouts]
+[relay.connections]
+max = $MAX_CONNS
+# Every load generator connects from 127.0.0.1: one client.
+max_per_client = 0
 # Long enough for the idle keep-alive connections of benchmark 4 to stay open (the
-# default, 10s, also ends idle keep-alive connections); nginx and HAProxy get 60 s too.
-client_header = "60s"
+# defaults, 10s and 15s, end idle keep-alive connections); nginx and HAProxy get 60 s too.
+request_timeout = "60s"
+idle_timeout = "60s"
 
 [challenge]
 allow_domains = ["*.bench.test"]
@@ -837,10 +840,10 @@ wrk_cap=$(awk -v a="$a_rps" -v b="$n_rps" -v c="$(med challenge/haproxy R_RPS)" 
     echo "(Python asyncio, at most 256 connecting at once, on core $LOAD_CPU), one challenge request"
     echo "answered on each, then held open while RSS is read (after benchmarks 1 and 2). The client"
     echo "needs an open-file limit above $IDLE_CONNS: this script raises the soft \`ulimit -n\` as far as"
-    echo "it may (here $FDS; hard limit $(ulimit -Hn)), and the servers inherit it. acme-srv runs with \`max_connections = $MAX_CONNS\`"
+    echo "it may (here $FDS; hard limit $(ulimit -Hn)), and the servers inherit it. acme-srv runs with \`relay.connections.max = $MAX_CONNS\`"
     echo "(nginx \`worker_connections $MAX_CONNS\`, HAProxy \`maxconn $MAX_CONNS\` with \`no strict-limits\`, as it"
     echo "would otherwise refuse to start below 2 × maxconn descriptors) and"
-    echo "\`client_header = \"60s\"\` (its default, 10 s, also closes idle keep-alive connections),"
+    echo "\`request_timeout\` and \`idle_timeout\` of 60 s (the defaults, 10 s and 15 s, close idle keep-alive connections),"
     echo "nginx and HAProxy with a 60 s keep-alive timeout."
     echo
     echo "| server | idle MiB | under load 1 MiB | $IDLE_CONNS idle connections MiB | open at reading | KiB per idle connection |"

@@ -3,7 +3,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use ipnet::IpNet;
 use serde::Deserialize;
+
+use crate::connections::ConnectionsConfig;
 
 /// `[dns]`: the authoritative server. Present in the file = enabled for `acme-srv serve`.
 #[derive(Debug, Clone, Deserialize)]
@@ -13,6 +16,10 @@ pub struct DnsConfig {
     pub listen: Vec<SocketAddr>,
     /// The zones served.
     pub zones: Vec<ZoneConfig>,
+    /// Bounds on DNS-over-TCP connections (defaults: [`crate::Connections::DNS_TCP`]).
+    pub connections: ConnectionsConfig,
+    /// Response rate limiting for UDP answers.
+    pub rate_limit: DnsRateLimitConfig,
 }
 
 impl Default for DnsConfig {
@@ -23,6 +30,43 @@ impl Default for DnsConfig {
                 SocketAddr::from(([0u16; 8], 53)),
             ],
             zones: Vec::new(),
+            connections: ConnectionsConfig::default(),
+            rate_limit: DnsRateLimitConfig::default(),
+        }
+    }
+}
+
+/// `[dns.rate_limit]`: response rate limiting (RRL) in the manner of BIND and Knot, so the
+/// server is a poor reflector: each client network gets `responses_per_second` UDP
+/// answers (with a burst of as many); beyond that, every `slip`-th answer is sent
+/// truncated (TC, no records: a real client retries over TCP) and the others are dropped.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DnsRateLimitConfig {
+    /// UDP responses per second per client network; 0 disables rate limiting.
+    pub responses_per_second: u32,
+    /// Every `slip`-th limited response is sent truncated; 0 drops them all, 1 truncates
+    /// them all.
+    pub slip: u32,
+    /// Bits of an IPv4 client address that form its network (24, as BIND).
+    pub ipv4_prefix: u8,
+    /// Bits of an IPv6 client address that form its network (56, as BIND).
+    pub ipv6_prefix: u8,
+    /// Clients never limited (spoofing a loopback source from outside is not possible).
+    pub exempt: Vec<IpNet>,
+}
+
+impl Default for DnsRateLimitConfig {
+    fn default() -> Self {
+        Self {
+            responses_per_second: 100,
+            slip: 2,
+            ipv4_prefix: 24,
+            ipv6_prefix: 56,
+            exempt: ["127.0.0.0/8", "::1/128"]
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .collect(),
         }
     }
 }
@@ -99,6 +143,15 @@ pub struct ApiConfig {
     pub txt_keep: usize,
     /// Largest request body, bytes.
     pub max_body_bytes: usize,
+    /// Peers whose `X-Forwarded-For` is believed (a reverse proxy in front of the API),
+    /// so that source-network checks and per-client limits see the real client.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Bounds on client connections (defaults: [`crate::Connections::API`]).
+    pub connections: ConnectionsConfig,
+    /// Who may use acme-dns `POST /register`, and how often.
+    pub registration: RegistrationConfig,
+    /// Limits on what credentials may store and on failed authentication.
+    pub quotas: ApiQuotasConfig,
 }
 
 impl Default for ApiConfig {
@@ -109,6 +162,63 @@ impl Default for ApiConfig {
             acme_dns_zone: None,
             txt_keep: 2,
             max_body_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
+            connections: ConnectionsConfig::default(),
+            registration: RegistrationConfig::default(),
+            quotas: ApiQuotasConfig::default(),
+        }
+    }
+}
+
+/// `[api.registration]`: acme-dns `POST /register` (it needs `api.acme_dns_zone` too).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrationConfig {
+    /// Whether `/register` takes new registrations at all (acme-dns's
+    /// `disable_registration`, inverted).
+    pub enabled: bool,
+    /// Networks registrations may come from; empty: any client that reaches the API.
+    pub allow_from: Vec<IpNet>,
+    /// Registrations one client may make per hour (a burst of as many, then a steady
+    /// rate); 0 disables the limit.
+    pub per_client_per_hour: u32,
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            allow_from: Vec::new(),
+            per_client_per_hour: 20,
+        }
+    }
+}
+
+/// `[api.quotas]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiQuotasConfig {
+    /// Records an API key may have under its scopes; 0: no limit.
+    pub records_per_key: u32,
+    /// Records in one zone; 0: no limit.
+    pub records_per_zone: u32,
+    /// Registrations that may exist at once; 0: no limit.
+    pub registrations: u32,
+    /// Failed authentications one client may make per minute before it is refused with
+    /// 429 (a burst of as many, then a steady rate); 0 disables the limit.
+    pub failed_auth_per_client_per_minute: u32,
+    /// argon2 verifications running at once; more callers wait.
+    pub concurrent_verifications: u32,
+}
+
+impl Default for ApiQuotasConfig {
+    fn default() -> Self {
+        Self {
+            records_per_key: 1000,
+            records_per_zone: 100_000,
+            registrations: 100_000,
+            failed_auth_per_client_per_minute: 30,
+            concurrent_verifications: 4,
         }
     }
 }
@@ -136,4 +246,6 @@ pub struct AdminConfig {
     /// Address of the admin listener; none when unset (`serve` then falls back to
     /// `relay.admin_listen`).
     pub listen: Option<SocketAddr>,
+    /// Bounds on client connections (defaults: [`crate::Connections::ADMIN`]).
+    pub connections: ConnectionsConfig,
 }

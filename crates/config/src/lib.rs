@@ -4,7 +4,7 @@
 //! has a default, and every error names the file, the key and the reason:
 //!
 //! ```text
-//! acme-srv.toml: relay.limits.max_connections: invalid type: string "many", expected u32 (line 12, column 19)
+//! acme-srv.toml: relay.connections.max: invalid type: string "many", expected u32 (line 12, column 7)
 //! ```
 //!
 //! Layout: [`Config`] is the whole file; [`load`] reads and checks it;
@@ -12,6 +12,7 @@
 //! after command-line flags override keys). `docs/configuration.md` documents every key.
 #![forbid(unsafe_code)]
 
+mod connections;
 mod dns;
 mod error;
 mod ports;
@@ -25,7 +26,11 @@ use ipnet::IpNet;
 use serde::Deserialize;
 pub use srv_scheme::DomainPattern;
 
-pub use dns::{AdminConfig, ApiConfig, DnsConfig, SoaConfig, StoreConfig, ZoneConfig};
+pub use connections::{Connections, ConnectionsConfig};
+pub use dns::{
+    AdminConfig, ApiConfig, ApiQuotasConfig, DnsConfig, DnsRateLimitConfig, RegistrationConfig,
+    SoaConfig, StoreConfig, ZoneConfig,
+};
 pub use error::ConfigError;
 pub use ports::PortRange;
 
@@ -76,6 +81,8 @@ pub struct RelayConfig {
     pub limits: LimitsConfig,
     /// Timeouts for every phase.
     pub timeouts: TimeoutsConfig,
+    /// Bounds on client connections (defaults: [`Connections::RELAY`]).
+    pub connections: ConnectionsConfig,
 }
 
 impl Default for RelayConfig {
@@ -92,6 +99,7 @@ impl Default for RelayConfig {
             via_name: "acme-srv".to_owned(),
             limits: LimitsConfig::default(),
             timeouts: TimeoutsConfig::default(),
+            connections: ConnectionsConfig::default(),
         }
     }
 }
@@ -139,9 +147,8 @@ pub struct UpstreamConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
-    /// Open client connections at most; more are closed at once.
-    pub max_connections: u32,
-    /// Sustained requests per second per client IP; 0 disables the limit.
+    /// Sustained requests per second per client (an IPv4 address or an IPv6 prefix, as
+    /// `relay.connections` aggregates them); 0 disables the limit.
     pub requests_per_second_per_client: u32,
     /// Burst allowed above the sustained rate.
     pub burst_per_client: u32,
@@ -155,7 +162,6 @@ pub struct LimitsConfig {
 impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
-            max_connections: 10_000,
             requests_per_second_per_client: 20,
             burst_per_client: 50,
             max_header_bytes: 8 * 1024,
@@ -168,9 +174,6 @@ impl Default for LimitsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TimeoutsConfig {
-    /// Time for a client to send a complete request head (slowloris guard).
-    #[serde(with = "humantime_serde")]
-    pub client_header: Duration,
     /// Time for one TCP connect to a target.
     #[serde(with = "humantime_serde")]
     pub connect: Duration,
@@ -192,7 +195,6 @@ pub struct TimeoutsConfig {
 impl Default for TimeoutsConfig {
     fn default() -> Self {
         Self {
-            client_header: Duration::from_secs(10),
             connect: Duration::from_secs(3),
             response_header: Duration::from_secs(5),
             response_body: Duration::from_secs(5),
@@ -415,11 +417,10 @@ impl Config {
                 "must be a token: letters, digits, - . _".into(),
             ));
         }
-        if self.relay.limits.max_connections == 0 {
-            return Err(invalid(
-                "relay.limits.max_connections",
-                "must be at least 1".into(),
-            ));
+        for (key, table, defaults) in self.connection_tables() {
+            table
+                .check(key, defaults)
+                .map_err(|(key, reason)| invalid(&key, reason))?;
         }
         if self.relay.limits.max_header_bytes < 8192 {
             return Err(invalid(
@@ -461,10 +462,6 @@ impl Config {
                 self.relay.timeouts.response_body,
             ),
             ("relay.timeouts.total", self.relay.timeouts.total),
-            (
-                "relay.timeouts.client_header",
-                self.relay.timeouts.client_header,
-            ),
             ("resolver.timeout", self.resolver.timeout),
         ] {
             if d.is_zero() {
@@ -541,6 +538,31 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// Every `[<part>.connections]` table with its key and the part's defaults.
+    fn connection_tables(&self) -> Vec<(&'static str, &ConnectionsConfig, Connections)> {
+        let mut tables = vec![
+            (
+                "relay.connections",
+                &self.relay.connections,
+                Connections::RELAY,
+            ),
+            (
+                "admin.connections",
+                &self.admin.connections,
+                Connections::ADMIN,
+            ),
+        ];
+        if let Some(api) = &self.api {
+            tables.push(("api.connections", &api.connections, Connections::API));
+        }
+        if let Some(dns) = &self.dns {
+            tables.push(("dns.connections", &dns.connections, Connections::DNS_TCP));
+        }
+        tables
     }
 }
 

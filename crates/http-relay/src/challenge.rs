@@ -1,11 +1,17 @@
 //! Relaying one http-01 challenge: SRV lookup, RFC 2782 order, address checks, and
 //! trying targets in turn until one answers.
+//!
+//! What the requester learns is the target's answer, or a status with a short generic
+//! reason and an `x-request-id` header: which addresses were tried and how each failed
+//! would make the relay a port scanner's oracle for whoever controls an SRV record, so
+//! those details go only to the log line that carries the same id.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use hyper::body::Incoming;
+use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
 use srv_scheme::{Challenge, Selection, SrvRecord};
 use target_resolver::SrvAnswer;
@@ -31,12 +37,40 @@ struct Failure {
     timeout: bool,
 }
 
+/// An answer the relay writes itself: a status and a generic reason for the requester,
+/// the details for the log.
+struct Refusal {
+    status: StatusCode,
+    reason: &'static str,
+    detail: String,
+}
+
+const NO_TARGET: &str = "no validation target for this domain";
+const LOOKUP_FAILED: &str = "the validation target could not be looked up";
+const UNREACHABLE: &str = "no validation target could be reached";
+const TIMED_OUT: &str = "the validation target did not answer in time";
+const BAD_ANSWER: &str = "the validation target's answer could not be relayed";
+
+fn refusal(status: StatusCode, reason: &'static str, detail: String) -> Refusal {
+    Refusal {
+        status,
+        reason,
+        detail,
+    }
+}
+
+/// How a challenge ended: the target's answer, or the relay's own.
+enum Outcome {
+    Answered(Response<Body>),
+    Refused(Refusal),
+}
+
 /// What the lookup phase decided.
 enum Plan {
     /// Try these targets in order.
     Targets(Vec<SrvRecord>),
-    /// Answer this right away (opt-out, no record, DNS failure).
-    Answer(Response<Body>),
+    /// Answer right away (opt-out, no record, DNS failure).
+    Refuse(Refusal),
 }
 
 /// Relays the challenge in `req` for the allowed `inbound.host`.
@@ -49,16 +83,28 @@ pub async fn relay(
     let started = Instant::now();
     let total = relay.limits.total;
     let outcome = tokio::time::timeout(total, relay_within_deadline(relay, req, inbound)).await;
-    let (response, target, addr) = match outcome {
+    let (outcome, target, addr) = match outcome {
         Ok(done) => done,
         Err(_) => (
-            text(
+            Outcome::Refused(refusal(
                 StatusCode::GATEWAY_TIMEOUT,
+                TIMED_OUT,
                 format!("challenge not answered within {total:?}"),
-            ),
+            )),
             None,
             None,
         ),
+    };
+    let (response, detail, id) = match outcome {
+        Outcome::Answered(response) => (response, None, None),
+        Outcome::Refused(refused) => {
+            let id = relay.request_id();
+            let mut response = text(refused.status, refused.reason);
+            if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+                response.headers_mut().insert("x-request-id", value);
+            }
+            (response, Some(refused.detail), Some(id))
+        }
     };
     // Borrowed fields and `Display` wrappers: the line costs no allocation of its own.
     tracing::info!(
@@ -69,6 +115,8 @@ pub async fn relay(
         address = %OrDash(addr),
         status = response.status().as_u16(),
         duration_ms = started.elapsed().as_millis() as u64,
+        id = %OrDash(id),
+        detail = %OrDash(detail),
         "relayed challenge"
     );
     response
@@ -90,17 +138,17 @@ async fn relay_within_deadline(
     relay: &Relay,
     req: &Request<Incoming>,
     inbound: &Inbound,
-) -> (Response<Body>, Option<String>, Option<SocketAddr>) {
+) -> (Outcome, Option<String>, Option<SocketAddr>) {
     let targets = match plan(relay, &inbound.host).await {
         Plan::Targets(targets) => targets,
-        Plan::Answer(response) => return (response, None, None),
+        Plan::Refuse(refused) => return (Outcome::Refused(refused), None, None),
     };
     // The same request head goes to every address tried.
     let mut request_head = Vec::with_capacity(REQUEST_HEAD_CAPACITY);
     forwarded_headers::write_challenge_head(
         &mut request_head,
         req.method(),
-        req.uri().path_and_query().map_or("/", |p| p.as_str()),
+        req.uri().path(),
         req.headers(),
         inbound,
         &relay.via_name,
@@ -160,27 +208,34 @@ async fn relay_within_deadline(
                     let mut response = Response::new(full(answer.body));
                     *response.status_mut() = answer.status;
                     *response.headers_mut() = answer.headers;
-                    return (response, Some(target.target), Some(checked));
+                    return (
+                        Outcome::Answered(response),
+                        Some(target.target),
+                        Some(checked),
+                    );
                 }
                 Err(e) if e.try_next() => {
                     tracing::warn!(domain = %inbound.host, target = %target.target, address = %checked, error = %e, "target failed, trying the next");
                     failures.push(fail(&target, Some(checked), e.to_string(), e.is_timeout()));
                 }
                 Err(e) => {
-                    let status = if e.is_timeout() {
-                        StatusCode::GATEWAY_TIMEOUT
+                    let (status, reason) = if e.is_timeout() {
+                        (StatusCode::GATEWAY_TIMEOUT, TIMED_OUT)
                     } else {
-                        StatusCode::BAD_GATEWAY
+                        (StatusCode::BAD_GATEWAY, BAD_ANSWER)
                     };
-                    tracing::warn!(domain = %inbound.host, target = %target.target, address = %checked, error = %e, "target answered badly");
-                    let reason = format!("target {} at {checked}: {e}", target.target);
-                    return (text(status, reason), Some(target.target), Some(checked));
+                    let detail = format!("target {} at {checked}: {e}", target.target);
+                    return (
+                        Outcome::Refused(refusal(status, reason, detail)),
+                        Some(target.target),
+                        Some(checked),
+                    );
                 }
             }
         }
     }
     (
-        no_target_answered(&failures),
+        Outcome::Refused(no_target_answered(&failures)),
         failures.last().map(|f| f.target.clone()),
         failures.last().and_then(|f| f.addr),
     )
@@ -200,23 +255,27 @@ async fn plan(relay: &Relay, host: &str) -> Plan {
         match relay.resolver.srv(&owner).await {
             Ok(SrvAnswer::Records(records)) => {
                 return match relay.order(&records) {
-                    Selection::OptOut => Plan::Answer(text(
+                    Selection::OptOut => Plan::Refuse(refusal(
                         StatusCode::NOT_FOUND,
+                        NO_TARGET,
                         format!("{owner} says no validation here (target \".\")"),
                     )),
-                    Selection::Targets(targets) if targets.is_empty() => Plan::Answer(text(
-                        StatusCode::NOT_FOUND,
-                        format!("{owner} has no usable target"),
-                    )),
+                    Selection::Targets(targets) if targets.is_empty() => {
+                        Plan::Refuse(refusal(
+                            StatusCode::NOT_FOUND,
+                            NO_TARGET,
+                            format!("{owner} has no usable target"),
+                        ))
+                    }
                     Selection::Targets(targets) => Plan::Targets(targets),
                 };
             }
             Ok(SrvAnswer::NoRecord { .. }) => continue,
             Err(e) => {
-                tracing::warn!(owner = %owner, error = %e, "SRV lookup failed");
-                return Plan::Answer(text(
+                return Plan::Refuse(refusal(
                     StatusCode::BAD_GATEWAY,
-                    format!("SRV lookup for {owner} failed"),
+                    LOOKUP_FAILED,
+                    format!("SRV lookup for {owner} failed: {e}"),
                 ));
             }
         }
@@ -230,8 +289,9 @@ async fn plan(relay: &Relay, host: &str) -> Plan {
         }]),
         None => {
             let owner = relay.labels.owner_name(Challenge::Http01, host);
-            Plan::Answer(text(
+            Plan::Refuse(refusal(
                 StatusCode::NOT_FOUND,
+                NO_TARGET,
                 format!("no SRV record at {owner}"),
             ))
         }
@@ -247,13 +307,13 @@ fn fail(target: &SrvRecord, addr: Option<SocketAddr>, reason: String, timeout: b
     }
 }
 
-/// 502 (or 504 when every attempt timed out) listing what was tried.
-fn no_target_answered(failures: &[Failure]) -> Response<Body> {
+/// 502 (or 504 when every attempt timed out); the details list what was tried.
+fn no_target_answered(failures: &[Failure]) -> Refusal {
     let all_timeouts = !failures.is_empty() && failures.iter().all(|f| f.timeout);
-    let status = if all_timeouts {
-        StatusCode::GATEWAY_TIMEOUT
+    let (status, generic) = if all_timeouts {
+        (StatusCode::GATEWAY_TIMEOUT, TIMED_OUT)
     } else {
-        StatusCode::BAD_GATEWAY
+        (StatusCode::BAD_GATEWAY, UNREACHABLE)
     };
     let mut reason = String::from("no target answered:");
     for f in failures {
@@ -262,5 +322,5 @@ fn no_target_answered(failures: &[Failure]) -> Response<Body> {
             None => write!(reason, " [{}: {}]", f.target, f.reason),
         };
     }
-    text(status, reason)
+    refusal(status, generic, reason)
 }

@@ -6,8 +6,8 @@
 //! `Via`. Two forms of the same rules:
 //!
 //! - [`write_challenge_head`] writes the request head of a challenge straight into
-//!   bytes (no body, so body-framing headers are dropped too; `Connection: close` when
-//!   target connections are not kept);
+//!   bytes: only what a CA sends (`Host`, `User-Agent`, `Accept`) and the forwarding
+//!   headers; no body; `Connection: close` when target connections are not kept;
 //! - [`forward_headers`] rewrites the request's [`HeaderMap`] in place for the
 //!   `upstream` mode, which forwards bodies and keeps their framing headers.
 //!
@@ -69,11 +69,6 @@ fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Whether `Connection` in `headers` names `name`.
-fn named_by_connection(headers: &HeaderMap, name: &str) -> bool {
-    connection_tokens(headers).any(|t| t.eq_ignore_ascii_case(name))
-}
-
 /// Removes hop-by-hop headers, including those named in `Connection`. A map without
 /// any (most requests) is left alone after one pass over its names.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
@@ -131,16 +126,20 @@ pub fn add_via(headers: &mut HeaderMap, via_name: &str) {
     set(headers, header::VIA, HeaderValue::from_bytes(&value));
 }
 
-/// Writes the request head of a challenge for `inbound` to `out`: `method
-/// path_and_query HTTP/1.1`, the original `Host`, the client's end-to-end headers (no
-/// hop-by-hop, no body framing, no forwarding headers of the client's own), then
-/// `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host`, `Via`,
-/// `Connection: close` unless `keep_alive`, and the empty line. Allocates nothing beyond
-/// `out`.
+/// The client headers a challenge carries on to its target: what a CA sends, no more.
+/// Anything else a requester adds (`Authorization`, `Cookie`, `X-Real-IP`, …) stays
+/// with the relay.
+const CHALLENGE_HEADERS: [HeaderName; 2] = [header::USER_AGENT, header::ACCEPT];
+
+/// Writes the request head of a challenge for `inbound` to `out`: `method path
+/// HTTP/1.1`, the original `Host`, the client's `User-Agent` and `Accept` (and no other
+/// header of the client's), then `X-Forwarded-For`, `X-Forwarded-Proto`,
+/// `X-Forwarded-Host`, `Via`, `Connection: close` unless `keep_alive`, and the empty
+/// line. Allocates nothing beyond `out`.
 pub fn write_challenge_head(
     out: &mut Vec<u8>,
     method: &Method,
-    path_and_query: &str,
+    path: &str,
     src: &HeaderMap,
     inbound: &Inbound,
     via_name: &str,
@@ -148,28 +147,13 @@ pub fn write_challenge_head(
 ) {
     out.put_slice(method.as_str().as_bytes());
     out.put_u8(b' ');
-    out.put_slice(path_and_query.as_bytes());
+    out.put_slice(path.as_bytes());
     out.put_slice(b" HTTP/1.1\r\nhost: ");
     out.put_slice(inbound.host_header.as_bytes());
     out.put_slice(b"\r\n");
-    let has_connection = src.contains_key(header::CONNECTION);
-    for (name, value) in src {
-        let name = name.as_str();
-        let dropped = is_hop_by_hop(name)
-            || matches!(
-                name,
-                "host"
-                    | "content-length"
-                    | "expect"
-                    | "content-type"
-                    | "x-forwarded-for"
-                    | "x-forwarded-proto"
-                    | "x-forwarded-host"
-                    | "via"
-            )
-            || (has_connection && named_by_connection(src, name));
-        if !dropped {
-            out.put_slice(name.as_bytes());
+    for name in &CHALLENGE_HEADERS {
+        for value in src.get_all(name) {
+            out.put_slice(name.as_str().as_bytes());
             out.put_slice(b": ");
             out.put_slice(value.as_bytes());
             out.put_slice(b"\r\n");

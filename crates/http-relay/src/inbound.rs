@@ -74,20 +74,18 @@ async fn route(
     }
     .unwrap_or(peer.ip());
     if !relay.admit(client) {
-        return text(
+        // The connection is closed after this answer: a client over its rate keeps no
+        // connection slot.
+        return closing(text(
             StatusCode::TOO_MANY_REQUESTS,
             "too many requests from this client",
-        );
+        ));
     }
     if req.method() == Method::CONNECT {
         return method_not_allowed("CONNECT is not supported: this is not a forward proxy");
     }
     if let Err(reason) = check_framing(req.headers()) {
-        let mut response = text(StatusCode::BAD_REQUEST, reason);
-        response
-            .headers_mut()
-            .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
-        return response;
+        return closing(text(StatusCode::BAD_REQUEST, reason));
     }
     if has_own_via(req.headers(), &relay.via_name) {
         return text(
@@ -120,11 +118,26 @@ async fn route(
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return method_not_allowed("only GET and HEAD are allowed for ACME challenges");
     }
+    if req.uri().query().is_some() {
+        // RFC 8555 §8.3: the challenge URL has no query; CAs never send one.
+        return text(
+            StatusCode::BAD_REQUEST,
+            "an ACME challenge request has no query string",
+        );
+    }
     if !relay.is_allowed(&inbound.host) {
         tracing::debug!(host = %inbound.host, "challenge for a domain not in the allow-list");
         return text(StatusCode::NOT_FOUND, "no challenge relay for this domain");
     }
     Box::pin(challenge::relay(relay, &req, &inbound, token)).await
+}
+
+/// `response` with `Connection: close`: hyper closes the connection after sending it.
+fn closing(mut response: Response<Body>) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 fn method_not_allowed(reason: &str) -> Response<Body> {

@@ -3,10 +3,13 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use config::{Config, OtherRequests};
+use bounded_listener::http1::Http1Options;
+use bounded_listener::{ClientKey, ClientPrefixes, ConnectionLimits, ListenerBounds};
+use config::{Config, Connections, OtherRequests};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hyper::http::uri::Authority;
 use hyper_util::client::legacy::Client;
@@ -44,11 +47,8 @@ pub struct Limits {
     pub(crate) response_header: Duration,
     pub(crate) response_body: Duration,
     pub(crate) total: Duration,
-    pub(crate) client_header: Duration,
     pub(crate) target_idle: Duration,
-    pub(crate) max_header_bytes: usize,
     pub(crate) max_response_bytes: usize,
-    pub(crate) max_connections: usize,
 }
 
 /// The apps behind the relay in `upstream` mode.
@@ -79,8 +79,29 @@ pub struct Relay {
     pub(crate) apps: Option<Apps>,
     pub(crate) metrics: RelayMetrics,
     pub(crate) target_pool: TargetPool,
-    rate_limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// The bounds of the relay's client connections (`[relay.connections]`).
+    pub(crate) bounds: Arc<ListenerBounds>,
+    pub(crate) http1: Http1Options,
+    client_prefixes: ClientPrefixes,
+    rate_limiter: Option<DefaultKeyedRateLimiter<ClientKey>>,
+    request_ids: RequestIds,
     rng: RngSource,
+}
+
+/// Ids that tie an answer the relay wrote itself to its log line: a random prefix per
+/// process, then a counter.
+struct RequestIds {
+    prefix: u32,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        Self {
+            prefix: rand::random(),
+            next: AtomicU64::new(1),
+        }
+    }
 }
 
 impl std::fmt::Debug for Relay {
@@ -121,11 +142,22 @@ impl Relay {
             response_header: relay.timeouts.response_header,
             response_body: relay.timeouts.response_body,
             total: relay.timeouts.total,
-            client_header: relay.timeouts.client_header,
             target_idle: relay.timeouts.target_idle,
-            max_header_bytes: relay.limits.max_header_bytes,
             max_response_bytes: relay.limits.max_response_bytes,
-            max_connections: relay.limits.max_connections as usize,
+        };
+        let connections = relay.connections.resolve(Connections::RELAY);
+        let client_prefixes = ClientPrefixes {
+            ipv4: connections.client_ipv4_prefix,
+            ipv6: connections.client_ipv6_prefix,
+        };
+        let bounds = Arc::new(ListenerBounds::new(
+            "http",
+            &connection_limits(&connections),
+            relay.trusted_proxies.clone(),
+        ));
+        let http1 = Http1Options {
+            header_timeout: connections.request_timeout,
+            max_buf_size: relay.limits.max_header_bytes,
         };
         let rate_limiter =
             NonZeroU32::new(relay.limits.requests_per_second_per_client).map(|rate| {
@@ -157,7 +189,11 @@ impl Relay {
             apps,
             metrics: RelayMetrics::default(),
             target_pool: TargetPool::new(relay.timeouts.target_idle),
+            bounds,
+            http1,
+            client_prefixes,
             rate_limiter,
+            request_ids: RequestIds::new(),
             rng: RngSource::Thread,
         })
     }
@@ -180,11 +216,26 @@ impl Relay {
         }
     }
 
-    /// Whether `client` may make another request now.
+    /// Whether `client` may make another request now (clients are counted by
+    /// [`ClientKey`]: an IPv6 client is its prefix).
     pub(crate) fn admit(&self, client: IpAddr) -> bool {
-        self.rate_limiter
-            .as_ref()
-            .is_none_or(|l| l.check_key(&client).is_ok())
+        self.rate_limiter.as_ref().is_none_or(|l| {
+            l.check_key(&ClientKey::new(client, self.client_prefixes))
+                .is_ok()
+        })
+    }
+
+    /// A fresh id for an answer and its log line, like `3f9a01c2-17`.
+    pub(crate) fn request_id(&self) -> RequestId {
+        RequestId {
+            prefix: self.request_ids.prefix,
+            counter: self.request_ids.next.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// The bounds of the relay's client connections.
+    pub fn bounds(&self) -> &ListenerBounds {
+        &self.bounds
     }
 
     /// Drops rate-limiter state of clients not seen lately; called periodically.
@@ -203,6 +254,35 @@ impl Relay {
     /// Whether the normalised `domain` is in the allow-list.
     pub(crate) fn is_allowed(&self, domain: &str) -> bool {
         srv_scheme::domain::is_allowed(&self.allow, domain)
+    }
+}
+
+/// The id of one request, shown in the `x-request-id` header of answers the relay
+/// writes itself and in the log line with the details.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestId {
+    prefix: u32,
+    counter: u64,
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:08x}-{}", self.prefix, self.counter)
+    }
+}
+
+/// `[relay.connections]` as the listener crate takes it.
+fn connection_limits(c: &Connections) -> ConnectionLimits {
+    ConnectionLimits {
+        max_connections: c.max as usize,
+        max_per_client: c.max_per_client as usize,
+        client_prefixes: ClientPrefixes {
+            ipv4: c.client_ipv4_prefix,
+            ipv6: c.client_ipv6_prefix,
+        },
+        first_byte_timeout: c.first_byte_timeout,
+        idle_timeout: c.idle_timeout,
+        max_duration: c.max_duration,
     }
 }
 

@@ -2,14 +2,16 @@
 //! only incremented: no key building, hashing or allocation per request.
 //!
 //! - `acme_srv_http_requests_total{kind, status}` and
-//!   `acme_srv_http_request_duration_seconds{kind}`, `kind` being `challenge` or `other`;
-//! - `acme_srv_http_connections_open` and `acme_srv_http_connections_refused_total`.
+//!   `acme_srv_http_request_duration_seconds{kind}`, `kind` being `challenge` or `other`.
+//!
+//! Connection metrics (`acme_srv_connections_open{listener="http"}`, refusals by reason)
+//! come from `bounded-listener`.
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use hyper::StatusCode;
-use metrics::{Counter, Gauge, Histogram};
+use metrics::{Counter, Histogram};
 
 /// Statuses with a handle of their own; any other is registered per request.
 const STATUSES: [u16; 22] = [
@@ -41,8 +43,6 @@ impl Kind {
 pub(crate) struct RelayMetrics {
     requests: [[OnceLock<Counter>; STATUSES.len()]; 2],
     durations: [OnceLock<Histogram>; 2],
-    open: OnceLock<Gauge>,
-    refused: OnceLock<Counter>,
 }
 
 impl RelayMetrics {
@@ -63,19 +63,6 @@ impl RelayMetrics {
                 metrics::histogram!("acme_srv_http_request_duration_seconds", "kind" => kind.label())
             })
             .record(elapsed.as_secs_f64());
-    }
-
-    /// The open-connections gauge.
-    pub(crate) fn open_connections(&self) -> &Gauge {
-        self.open
-            .get_or_init(|| metrics::gauge!("acme_srv_http_connections_open"))
-    }
-
-    /// Counts a connection refused at the connection limit.
-    pub(crate) fn refused_connection(&self) {
-        self.refused
-            .get_or_init(|| metrics::counter!("acme_srv_http_connections_refused_total"))
-            .increment(1);
     }
 }
 

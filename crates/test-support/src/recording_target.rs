@@ -43,6 +43,8 @@ pub enum Behaviour {
     StallBody,
     /// A redirect with this status to this location.
     Redirect(u16, &'static str),
+    /// Like [`Behaviour::Answer`], after waiting this long.
+    Slow(Duration),
 }
 
 /// One request as the target saw it.
@@ -210,6 +212,10 @@ async fn respond(
     };
     Ok(match behaviour {
         Behaviour::Answer => full(200, key_authorization(&token).into_bytes()),
+        Behaviour::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            full(200, key_authorization(&token).into_bytes())
+        }
         Behaviour::Fixed(body) => full(200, body.as_bytes().to_vec()),
         Behaviour::Oversize(n) => full(200, vec![b'x'; n]),
         Behaviour::Redirect(status, location) => {

@@ -21,7 +21,7 @@ async fn a_lone_dot_target_is_a_404_and_never_falls_back() {
     .await;
     let reply = challenge(relay.addr, "optout.test", "tok").await;
     assert_eq!(reply.status, 404);
-    assert!(reply.body.contains("no validation here"), "{}", reply.body);
+    assert!(reply.details().contains("no validation here"), "{}", reply.details());
     assert_eq!(fallback.connections(), 0);
 }
 
@@ -34,7 +34,7 @@ async fn nxdomain_and_nodata_are_404_by_default() {
     for domain in ["nxdomain.test", "nodata.test"] {
         let reply = challenge(relay.addr, domain, "tok").await;
         assert_eq!(reply.status, 404, "{domain}: {reply:?}");
-        assert!(reply.body.contains("no SRV record"), "{}", reply.body);
+        assert!(reply.details().contains("no SRV record"), "{}", reply.details());
     }
 }
 

@@ -22,7 +22,7 @@ async fn challenge_is_relayed_to_the_srv_target() {
     dns.set_a("client.a.test", &[Ipv4Addr::LOCALHOST], 60).await;
     let relay = start_with(&dns, |_| {}).await;
 
-    let path = format!("/.well-known/acme-challenge/{TOKEN}?x=1");
+    let path = format!("/.well-known/acme-challenge/{TOKEN}");
     let reply = request(
         relay.addr,
         "GET",
@@ -50,7 +50,7 @@ async fn challenge_is_relayed_to_the_srv_target() {
     assert_eq!(seen.len(), 1);
     let req = &seen[0];
     assert_eq!(req.method, "GET");
-    assert_eq!(req.uri, path, "origin-form, path and query unchanged");
+    assert_eq!(req.uri, path, "origin-form, path unchanged");
     assert_eq!(
         req.header("host"),
         Some("WWW.A.test:80"),
@@ -60,9 +60,9 @@ async fn challenge_is_relayed_to_the_srv_target() {
     assert_eq!(req.header("x-forwarded-proto"), Some("http"));
     assert_eq!(req.header("x-forwarded-host"), Some("WWW.A.test:80"));
     assert_eq!(req.header("via"), Some("1.1 acme-srv"));
-    assert_eq!(req.header("x-custom"), Some("kept"));
     assert_eq!(req.header("user-agent"), Some("test-ca"));
     for hop in [
+        "x-custom",
         "proxy-authorization",
         "keep-alive",
         "x-hop",

@@ -2,7 +2,7 @@
 //! HTTP/1.1 client that can also send malformed bytes.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use config::{Config, OtherRequests, PortRange};
@@ -72,8 +72,64 @@ pub fn base_config(dns: &TestDns) -> Config {
     config
 }
 
+thread_local! {
+    /// What the relay logged on this test's thread (tests run one per thread, on a
+    /// current-thread runtime, so the relay's tasks log here too).
+    static LOGS: std::cell::RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A `MakeWriter` appending to a shared buffer.
+#[derive(Clone)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Capture {
+        self.clone()
+    }
+}
+
+/// Starts capturing this thread's log lines (once per thread).
+fn capture_logs() {
+    LOGS.with(|logs| {
+        let mut logs = logs.borrow_mut();
+        if logs.is_none() {
+            let buffer = Arc::new(Mutex::new(Vec::new()));
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(Capture(buffer.clone()))
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .finish();
+            // Kept for the thread's life: the test's thread ends with the test.
+            std::mem::forget(tracing::subscriber::set_default(subscriber));
+            *logs = Some(buffer);
+        }
+    });
+}
+
+/// Everything logged on this thread since the first relay started.
+pub fn logs() -> String {
+    LOGS.with(|logs| {
+        logs.borrow()
+            .as_ref()
+            .map(|b| String::from_utf8_lossy(&b.lock().unwrap()).into_owned())
+            .unwrap_or_default()
+    })
+}
+
 /// Starts a relay for `config`, seeded with `seed`.
 pub async fn start(config: &Config, seed: u64) -> TestRelay {
+    capture_logs();
     config.validate("test").unwrap();
     let relay = Arc::new(Relay::from_config(config).unwrap().with_rng_seed(seed));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -110,6 +166,20 @@ impl Reply {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The relay's log line for this answer (found by its `x-request-id`), which holds
+    /// the details the answer itself leaves out.
+    pub fn details(&self) -> String {
+        let id = self
+            .header("x-request-id")
+            .unwrap_or_else(|| panic!("no x-request-id in {self:?}"));
+        let needle = format!("id={id} ");
+        logs()
+            .lines()
+            .find(|line| line.contains(&needle))
+            .unwrap_or_else(|| panic!("no log line with {needle}: {}", logs()))
+            .to_owned()
     }
 }
 

@@ -111,7 +111,7 @@ async fn trusted_proxy_clients_are_rate_limited_separately() {
 #[tokio::test]
 async fn connections_over_the_limit_are_closed_at_once() {
     let dns = dns().await;
-    let relay = start_with(&dns, |c| c.relay.limits.max_connections = 2).await;
+    let relay = start_with(&dns, |c| c.relay.connections.max = Some(2)).await;
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut s = TcpStream::connect(relay.addr).await.unwrap();
@@ -177,7 +177,7 @@ async fn oversized_headers_are_refused() {
 async fn a_slow_client_is_cut_off() {
     let dns = dns().await;
     let relay = start_with(&dns, |c| {
-        c.relay.timeouts.client_header = Duration::from_millis(300)
+        c.relay.connections.request_timeout = Some(Duration::from_millis(300))
     })
     .await;
     let mut s = TcpStream::connect(relay.addr).await.unwrap();

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod connections;
 mod dns_answers;
 mod failover;
 mod happy_path;
@@ -14,3 +15,4 @@ mod request_validation;
 mod target_framing;
 mod target_misbehaviour;
 mod target_policy;
+mod what_crosses;

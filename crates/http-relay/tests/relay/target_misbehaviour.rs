@@ -13,9 +13,9 @@ async fn a_body_over_the_cap_is_a_502_and_at_the_cap_is_fine() {
     let reply = challenge(relay.addr, "big.test", "tok").await;
     assert_eq!(reply.status, 502);
     assert!(
-        reply.body.contains("larger than 1024 bytes"),
+        reply.details().contains("larger than 1024 bytes"),
         "{}",
-        reply.body
+        reply.details()
     );
     let reply = challenge(relay.addr, "edge.test", "tok").await;
     assert_eq!(reply.status, 200);

@@ -53,9 +53,9 @@ async fn metadata_address_is_refused() {
     let reply = challenge(relay.addr, "meta.test", "tok").await;
     assert_eq!(reply.status, 502);
     assert!(
-        reply.body.contains("169.254.169.254 is link-local"),
+        reply.details().contains("169.254.169.254 is link-local"),
         "{}",
-        reply.body
+        reply.details()
     );
 }
 
@@ -90,7 +90,7 @@ async fn loopback_forms_are_refused_unless_loopback_is_allowed() {
     ] {
         let reply = challenge(relay.addr, domain, "tok").await;
         assert_eq!(reply.status, 502, "{domain}");
-        assert!(reply.body.contains(why), "{domain}: {}", reply.body);
+        assert!(reply.details().contains(why), "{domain}: {}", reply.details());
     }
     assert_eq!(
         target.connections(),
@@ -124,10 +124,10 @@ async fn a_port_not_allowed_is_refused() {
     assert_eq!(reply.status, 502);
     assert!(
         reply
-            .body
+            .details()
             .contains(&format!("port {} is not allowed", target.port())),
         "{}",
-        reply.body
+        reply.details()
     );
     assert_eq!(target.connections(), 0);
 }
