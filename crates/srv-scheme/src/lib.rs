@@ -16,7 +16,8 @@
 //!   as RFC 2782 says (lowest priority first, weighted random among equal priority, a
 //!   lone `.` target meaning "not here"). hickory-resolver returns answers in wire order
 //!   and does none of this (hickory-dns issue 3440), so the project does it here, with
-//!   the random source passed in so tests are exact.
+//!   the random source passed in so tests are exact. At most [`MAX_SRV_RECORDS`]
+//!   records of one answer are ordered (the lowest priorities), in O(n log n).
 //!
 //! The scheme itself is specified in `docs/srv-scheme.md`.
 #![forbid(unsafe_code)]
@@ -27,4 +28,4 @@ pub mod ordering;
 
 pub use domain::{DomainPattern, HostError, normalize_host};
 pub use labels::{Challenge, Labels};
-pub use ordering::{Selection, SrvRecord, order_targets};
+pub use ordering::{MAX_SRV_RECORDS, Selection, SrvRecord, order_targets};

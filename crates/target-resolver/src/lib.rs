@@ -9,9 +9,12 @@
 //!   a configurable while longer (serve-stale, RFC 8767). Reads share a read lock and
 //!   allocate nothing.
 //! - [`policy`]: [`TargetPolicy`] decides whether an address and port may be connected
-//!   to: inside the allowed networks and ports, and never a loopback, link-local,
-//!   multicast, unspecified, documentation or reserved address (nor the IPv4-mapped or
-//!   -compatible IPv6 form of one) unless an allowed network lies inside that range.
+//!   to: inside the allowed networks and ports, never in a range of the IANA
+//!   special-purpose registries (loopback, link-local, private-use, documentation, ...:
+//!   [`policy::SPECIAL_RANGES`]) unless an allowed network lies inside that range, never
+//!   a cloud metadata address ([`policy::METADATA_ADDRESSES`]) unless listed exactly,
+//!   and an IPv6 address carrying an IPv4 address (IPv4-mapped or -compatible, NAT64,
+//!   6to4, Teredo) is judged by that IPv4 address too.
 //!   The address it approves is the address the caller connects to: there is no
 //!   second lookup for a rebinding attacker to race.
 //!
