@@ -115,17 +115,24 @@ impl Authority {
         }
     }
 
-    /// The general path for one UDP datagram, answered as hickory's server would: nothing
-    /// for a message shorter than a header or a response, FORMERR (no question, no OPT)
-    /// for one that does not parse, else the answer of [`Authority::respond`]. Writes the
-    /// response into `out`; `false` when there is nothing to send.
-    pub(crate) fn respond_datagram(&self, raw: &[u8], src: SocketAddr, out: &mut Vec<u8>) -> bool {
+    /// The general path for one message received over `protocol`, answered as hickory's
+    /// server would: nothing for a message shorter than a header or a response, FORMERR
+    /// (no question, no OPT) for one that does not parse, else the answer of
+    /// [`Authority::respond`] (over UDP fitted to the client's size, over TCP whole).
+    /// Writes the response into `out`; `false` when there is nothing to send.
+    pub(crate) fn respond_message(
+        &self,
+        raw: &[u8],
+        src: SocketAddr,
+        protocol: Protocol,
+        out: &mut Vec<u8>,
+    ) -> bool {
         out.clear();
         let mut decoder = BinDecoder::new(raw);
         let Ok(header) = Header::read(&mut decoder) else {
             return false;
         };
-        let request = match Request::from_bytes(raw.to_vec(), src, Protocol::Udp) {
+        let request = match Request::from_bytes(raw.to_vec(), src, protocol) {
             Ok(request) => request,
             Err(error) => {
                 tracing::debug!(id = header.metadata.id, %src, %error, "unparseable DNS message: FORMERR");
@@ -134,7 +141,7 @@ impl Authority {
                 };
                 let response = MessageResponseBuilder::new(&queries, None)
                     .error_msg(&header.metadata, ResponseCode::FormErr);
-                encode_udp(response, 512, out);
+                encode(response, 512, out);
                 return true;
             }
         };
@@ -142,9 +149,18 @@ impl Authority {
             return false;
         }
         let prepared = self.prepare(&request);
-        let max_size = prepared.edns.as_ref().map_or(512, Edns::max_payload);
-        encode_udp(prepared.response(&request), max_size, out);
+        let max_size = if protocol == Protocol::Udp {
+            prepared.edns.as_ref().map_or(512, Edns::max_payload)
+        } else {
+            u16::MAX
+        };
+        encode(prepared.response(&request), max_size, out);
         true
+    }
+
+    /// [`Authority::respond_message`] for a UDP datagram.
+    pub(crate) fn respond_datagram(&self, raw: &[u8], src: SocketAddr, out: &mut Vec<u8>) -> bool {
+        self.respond_message(raw, src, Protocol::Udp, out)
     }
 
     /// The answer to a request that is not a response: header, answer, OPT, TC.
@@ -236,9 +252,9 @@ impl Prepared {
     }
 }
 
-/// Encodes a response for UDP as hickory's `ResponseHandle` does: at most `max_size`
-/// bytes, SERVFAIL (header only) when it cannot be encoded.
-fn encode_udp<'a>(
+/// Encodes a response as hickory's `ResponseHandle` does: at most `max_size` bytes,
+/// SERVFAIL (header only) when it cannot be encoded.
+fn encode<'a>(
     response: MessageResponse<
         '_,
         'a,

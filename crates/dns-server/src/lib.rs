@@ -37,8 +37,11 @@
 //!    tests) until a shutdown future completes. Each UDP socket has one task that drains
 //!    the socket, answers each datagram in place (fast path, else general path, as
 //!    hickory's server would: silence for messages shorter than a header and for
-//!    responses, FORMERR for messages that do not parse) and sends; TCP is served by
-//!    hickory's `Server` with [`Authority`] as its handler.
+//!    responses, FORMERR for messages that do not parse), under response rate limiting
+//!    (`rate_limit.rs`, BIND-style RRL with slip), and sends; TCP (`tcp.rs`) runs on
+//!    `bounded-listener`'s accept loop (global and per-client caps, first-byte, idle and
+//!    lifetime timeouts, back-off on accept errors), one length-prefixed message at a
+//!    time through the general path.
 //!
 //! Not implemented (yet): zone transfers, NOTIFY and UPDATE (answered NOTIMP), DNSSEC,
 //! wildcards (a `*` label is matched literally) and delegations (an NS RRset below the
@@ -48,16 +51,19 @@
 pub mod authority;
 mod encoded;
 mod fast_path;
+mod rate_limit;
 pub mod records;
 pub mod server;
 pub mod snapshot;
 mod table;
+mod tcp;
 mod wire;
 pub mod zone;
 mod zone_file;
 
 pub use authority::{ADVERTISED_UDP_PAYLOAD, Authority, MAX_UDP_PAYLOAD};
 pub use records::StaticRecords;
-pub use server::{DnsServerError, TCP_TIMEOUT, run};
+pub use rate_limit::RateLimitOptions;
+pub use server::{DnsServerError, ServerOptions, TCP_TIMEOUT, run, run_with_options};
 pub use snapshot::{MAX_CNAME_HOPS, SkipReason, SkippedRecord, Snapshot};
 pub use zone::{ZoneError, ZoneSpec};

@@ -1,24 +1,25 @@
 //! Serving an [`Authority`] on sockets the caller bound, until shutdown: our own loop per
-//! UDP socket (fast path, else the general path, answered in place), hickory's `Server`
-//! for TCP.
+//! UDP socket (fast path, else the general path, answered in place, under response rate
+//! limiting), and our own TCP accept loop on `bounded-listener` (caps, timeouts,
+//! back-off; see `tcp.rs`).
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bounded_listener::{ClientPrefixes, ConnectionLimits, ListenerBounds};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
-use hickory_server::Server;
-use hickory_server::net::NetError;
-use hickory_server::net::runtime::Time;
-use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use metrics::Counter;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::authority::{Authority, rcode_label, type_label};
 use crate::fast_path;
+use crate::rate_limit::{RateLimitOptions, RateLimiter, Verdict, truncate_to_question};
 
 /// The largest UDP query read; longer datagrams are cut (and then fail to parse), as in
 /// hickory's server.
@@ -27,13 +28,42 @@ const MAX_UDP_QUERY: usize = 4096;
 /// Datagrams answered in a row before the UDP loop lets other tasks run.
 const UDP_BATCH: usize = 64;
 
-/// How long a TCP connection may stay idle before the server closes it (RFC 7766 §6.2.3
-/// suggests seconds, not minutes; this also bounds slow-loris clients).
+/// How long a TCP connection may stay idle before the server closes it by default
+/// (RFC 7766 §6.2.3 suggests seconds, not minutes; this also bounds slow-loris clients).
 pub const TCP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How many responses may wait to be written on one TCP connection. Queries on a
-/// connection are answered one at a time, so this is rarely more than one.
-const TCP_RESPONSE_QUEUE: usize = 32;
+/// How long open TCP connections get to finish after shutdown begins.
+const TCP_DRAIN: Duration = Duration::from_secs(5);
+
+/// How the server bounds its clients.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Caps and timeouts of DNS-over-TCP connections.
+    pub tcp: ConnectionLimits,
+    /// Time for a TCP client to send a whole message once it has begun its length.
+    pub tcp_request_timeout: Duration,
+    /// Response rate limiting for UDP; `None` answers every query.
+    pub rate_limit: Option<RateLimitOptions>,
+}
+
+impl Default for ServerOptions {
+    /// The defaults of `[dns.connections]`, and no rate limiting (tests and library
+    /// users; `acme-srv` passes its configuration, which limits by default).
+    fn default() -> Self {
+        Self {
+            tcp: ConnectionLimits {
+                max_connections: 1024,
+                max_per_client: 32,
+                client_prefixes: ClientPrefixes::default(),
+                first_byte_timeout: Duration::from_secs(5),
+                idle_timeout: TCP_TIMEOUT,
+                max_duration: Duration::from_secs(120),
+            },
+            tcp_request_timeout: Duration::from_secs(5),
+            rate_limit: None,
+        }
+    }
+}
 
 /// Why [`run`] returned an error.
 #[derive(Debug, thiserror::Error)]
@@ -42,25 +72,30 @@ pub enum DnsServerError {
     /// [`run`] was given no socket at all.
     #[error("the DNS server has no UDP socket and no TCP listener to serve on")]
     NoSockets,
-    /// A socket task ended before shutdown was requested.
-    #[error("the DNS server stopped before shutdown was requested: {0}")]
-    Stopped(#[source] NetError),
     /// A UDP socket failed.
     #[error("the DNS server's UDP socket failed: {0}")]
     Udp(#[source] io::Error),
-    /// A socket task failed while shutting down.
-    #[error("the DNS server did not shut down cleanly: {0}")]
-    Shutdown(#[source] NetError),
+}
+
+/// Serves `authority` with [`ServerOptions::default`]; see [`run_with_options`].
+pub async fn run(
+    authority: Arc<Authority>,
+    udp: Vec<UdpSocket>,
+    tcp: Vec<TcpListener>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DnsServerError> {
+    run_with_options(authority, udp, tcp, ServerOptions::default(), shutdown).await
 }
 
 /// Serves `authority` on every UDP socket and TCP listener (typically the same address,
 /// port 53) until `shutdown` completes, then stops accepting, lets the TCP queries in
 /// flight finish, and returns. UDP queries are answered as they are read, so none is in
 /// flight at shutdown.
-pub async fn run(
+pub async fn run_with_options(
     authority: Arc<Authority>,
     udp: Vec<UdpSocket>,
     tcp: Vec<TcpListener>,
+    options: ServerOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DnsServerError> {
     if udp.is_empty() && tcp.is_empty() {
@@ -71,24 +106,29 @@ pub async fn run(
         if let Ok(addr) = socket.local_addr() {
             tracing::info!(%addr, "DNS server listening on UDP");
         }
-        udp_tasks.spawn(serve_udp(socket, authority.clone()));
+        let limiter = options.rate_limit.as_ref().and_then(RateLimiter::new);
+        udp_tasks.spawn(serve_udp(socket, authority.clone(), limiter));
     }
-    let mut server = (!tcp.is_empty()).then(|| Server::new(Shared(authority)));
-    if let Some(server) = &mut server {
-        for listener in tcp {
-            if let Ok(addr) = listener.local_addr() {
-                tracing::info!(%addr, "DNS server listening on TCP");
-            }
-            server.register_listener(listener, TCP_TIMEOUT, TCP_RESPONSE_QUEUE);
+    let stop = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let bounds = Arc::new(ListenerBounds::new("dns-tcp", &options.tcp, Vec::new()));
+    for listener in tcp {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "DNS server listening on TCP");
         }
+        let authority = authority.clone();
+        let request_timeout = options.tcp_request_timeout;
+        tracker.spawn(bounded_listener::accept_loop(
+            listener,
+            bounds.clone(),
+            stop.clone(),
+            tracker.clone(),
+            move |accepted| {
+                crate::tcp::serve_connection(accepted, authority.clone(), request_timeout)
+            },
+        ));
     }
 
-    let tcp_done = async {
-        match &mut server {
-            Some(server) => server.block_until_done().await,
-            None => std::future::pending().await,
-        }
-    };
     let udp_done = async {
         match udp_tasks.join_next().await {
             Some(Ok(Err(error))) => error,
@@ -98,30 +138,29 @@ pub async fn run(
         }
     };
     let stopped = tokio::select! {
-        result = tcp_done => Some(match result {
-            Err(error) => DnsServerError::Stopped(error),
-            Ok(()) => DnsServerError::Stopped(NetError::from("every socket task ended")),
-        }),
         error = udp_done => Some(DnsServerError::Udp(error)),
         () = shutdown => None,
     };
     udp_tasks.abort_all();
+    stop.cancel();
+    tracker.close();
     if let Some(error) = stopped {
         return Err(error);
     }
     tracing::info!("DNS server shutting down");
-    match &mut server {
-        Some(server) => server
-            .shutdown_gracefully()
-            .await
-            .map_err(DnsServerError::Shutdown),
-        None => Ok(()),
+    if tokio::time::timeout(TCP_DRAIN, tracker.wait()).await.is_err() {
+        tracing::warn!("DNS TCP connections still open after {TCP_DRAIN:?}; closing them");
     }
+    Ok(())
 }
 
 /// One UDP socket: read every waiting datagram, answer it in place (fast path, else the
 /// general path), send, and wait for the socket to be readable again.
-async fn serve_udp(socket: UdpSocket, authority: Arc<Authority>) -> io::Result<()> {
+async fn serve_udp(
+    socket: UdpSocket,
+    authority: Arc<Authority>,
+    mut limiter: Option<RateLimiter>,
+) -> io::Result<()> {
     let mut query = vec![0; MAX_UDP_QUERY];
     let mut response = Vec::with_capacity(usize::from(crate::MAX_UDP_PAYLOAD));
     let mut counters = Counters::default();
@@ -150,9 +189,21 @@ async fn serve_udp(socket: UdpSocket, authority: Arc<Authority>) -> io::Result<(
                 }
                 None => authority.respond_datagram(query, src, &mut response),
             };
-            if send {
-                send_to(&socket, &response, src).await;
+            if !send {
+                continue;
             }
+            if let Some(limiter) = &mut limiter {
+                match limiter.check(src.ip(), tokio::time::Instant::now()) {
+                    Verdict::Send => {}
+                    Verdict::Drop => continue,
+                    Verdict::Slip => {
+                        if !truncate_to_question(&mut response) {
+                            continue;
+                        }
+                    }
+                }
+            }
+            send_to(&socket, &response, src).await;
         }
         tokio::task::yield_now().await;
     }
@@ -216,20 +267,5 @@ impl Counters {
         if self.known.len() < 64 {
             self.known.push((key, counter));
         }
-    }
-}
-
-/// The handler given to hickory's server (TCP): the caller keeps its own `Arc` to
-/// replace snapshots.
-struct Shared(Arc<Authority>);
-
-#[async_trait::async_trait]
-impl RequestHandler for Shared {
-    async fn handle_request<R: ResponseHandler, T: Time>(
-        &self,
-        request: &Request,
-        response_handle: R,
-    ) -> ResponseInfo {
-        self.0.respond(request, response_handle).await
     }
 }

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dns_server::{Authority, DnsServerError, Snapshot, ZoneSpec, run};
+use dns_server::{Authority, DnsServerError, ServerOptions, Snapshot, ZoneSpec, run_with_options};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, SOA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
@@ -34,13 +34,28 @@ impl TestServer {
     }
 
     pub async fn with_snapshot(snapshot: Snapshot) -> Self {
+        Self::with_options(snapshot, ServerOptions::default()).await
+    }
+
+    /// The default snapshot served under `options` (limits, timeouts, rate limiting).
+    pub async fn with_limits(options: ServerOptions) -> Self {
+        Self::with_options(default_snapshot(), options).await
+    }
+
+    pub async fn with_options(snapshot: Snapshot, options: ServerOptions) -> Self {
         let authority = Arc::new(Authority::new(snapshot));
         let (udp, tcp) = bind_same_port().await;
         let addr = udp.local_addr().unwrap();
         let (shutdown, stop) = oneshot::channel::<()>();
-        let task = tokio::spawn(run(authority.clone(), vec![udp], vec![tcp], async move {
-            let _ = stop.await;
-        }));
+        let task = tokio::spawn(run_with_options(
+            authority.clone(),
+            vec![udp],
+            vec![tcp],
+            options,
+            async move {
+                let _ = stop.await;
+            },
+        ));
         Self {
             addr,
             authority,

@@ -7,6 +7,7 @@ mod harness;
 mod any;
 mod case;
 mod cname;
+mod limits;
 mod malformed;
 mod metrics;
 mod negative;
