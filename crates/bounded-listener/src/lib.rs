@@ -12,6 +12,10 @@
 //! How the parts fit, by file:
 //! - `client_key.rs`: [`ClientKey`], a client address reduced to its prefix
 //!   ([`ClientPrefixes`]); also the key of per-client rate limits elsewhere.
+//! - `client_rate.rs`: [`ClientRate`], a token bucket per client in a bounded table
+//!   (the API's failed-authentication and registration limits, DNS response rate
+//!   limiting).
+//! - `forwarded.rs`: [`forwarded_client`], the client behind trusted reverse proxies.
 //! - `admission.rs`: [`Admission`], the global and per-client caps; an admitted
 //!   connection holds an [`Admitted`] ticket until it ends.
 //! - `timed_io.rs`: [`TimedIo`], a stream with a first-byte and an idle timeout; an
@@ -28,7 +32,9 @@
 mod accept;
 mod admission;
 mod client_key;
+mod client_rate;
 mod fd_budget;
+mod forwarded;
 pub mod http1;
 mod timed_io;
 
@@ -39,7 +45,9 @@ use ipnet::IpNet;
 pub use accept::{Accepted, LIFETIME_GRACE, ListenerBounds, accept_loop};
 pub use admission::{Admission, AdmissionLimits, Admitted, Refused};
 pub use client_key::{ClientKey, ClientPrefixes};
+pub use client_rate::ClientRate;
 pub use fd_budget::{FdClaim, fit_caps, raise_nofile_limit};
+pub use forwarded::{forwarded_client, is_trusted};
 pub use timed_io::{Activity, Busy, Expiry, TimedIo};
 
 /// The bounds of one listener as configured (`[<part>.connections]`).

@@ -107,6 +107,24 @@ impl Connections {
     };
 }
 
+impl Connections {
+    /// These bounds as the listeners take them (the request timeout is the listener's own
+    /// business: hyper's header timeout, or DNS's message timeout).
+    pub fn limits(&self) -> bounded_listener::ConnectionLimits {
+        bounded_listener::ConnectionLimits {
+            max_connections: self.max as usize,
+            max_per_client: self.max_per_client as usize,
+            client_prefixes: bounded_listener::ClientPrefixes {
+                ipv4: self.client_ipv4_prefix,
+                ipv6: self.client_ipv6_prefix,
+            },
+            first_byte_timeout: self.first_byte_timeout,
+            idle_timeout: self.idle_timeout,
+            max_duration: self.max_duration,
+        }
+    }
+}
+
 impl ConnectionsConfig {
     /// The values written, the part's `defaults` for the others.
     pub fn resolve(&self, defaults: Connections) -> Connections {

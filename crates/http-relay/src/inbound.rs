@@ -12,7 +12,7 @@ use std::time::Instant;
 use hyper::body::Incoming;
 use hyper::header::{ALLOW, CONTENT_LENGTH, HOST, HeaderMap, HeaderValue, TRANSFER_ENCODING, VIA};
 use hyper::{Method, Request, Response, StatusCode};
-use ipnet::IpNet;
+use bounded_listener::{forwarded_client, is_trusted};
 
 use crate::relay_metrics::Kind;
 use crate::reply::{Body, text};
@@ -205,29 +205,6 @@ fn request_host(req: &Request<Incoming>) -> Result<(String, HeaderValue), String
     Ok((host, raw))
 }
 
-fn is_trusted(trusted: &[IpNet], ip: IpAddr) -> bool {
-    let ip = target_resolver::policy::canonical(ip);
-    trusted.iter().any(|n| n.contains(&ip))
-}
-
-/// The client behind trusted proxies: the right-most `X-Forwarded-For` entry that is
-/// not itself a trusted proxy.
-fn forwarded_client(headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
-    let entries: Vec<IpAddr> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|s| s.trim().parse::<IpAddr>().ok())
-        .collect::<Option<_>>()?;
-    entries
-        .iter()
-        .rev()
-        .find(|ip| !is_trusted(trusted, **ip))
-        .copied()
-        .or(entries.first().copied())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,22 +245,5 @@ mod tests {
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let size = future_size(move |req| handle(relay, req, peer));
         assert!(size <= 1536, "{size} bytes");
-    }
-
-    #[test]
-    fn forwarded_client_skips_trusted_hops() {
-        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        let mut h = HeaderMap::new();
-        h.append(
-            "x-forwarded-for",
-            HeaderValue::from_static("1.2.3.4, 5.6.7.8, 10.0.0.2"),
-        );
-        assert_eq!(
-            forwarded_client(&h, &trusted),
-            Some("5.6.7.8".parse().unwrap())
-        );
-        let mut bad = HeaderMap::new();
-        bad.append("x-forwarded-for", HeaderValue::from_static("garbage"));
-        assert_eq!(forwarded_client(&bad, &trusted), None);
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bounded_listener::http1::Http1Options;
-use bounded_listener::{ClientKey, ClientPrefixes, ConnectionLimits, ListenerBounds};
+use bounded_listener::{ClientKey, ClientPrefixes, ListenerBounds};
 use config::{Config, Connections, OtherRequests};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hyper::http::uri::Authority;
@@ -152,7 +152,7 @@ impl Relay {
         };
         let bounds = Arc::new(ListenerBounds::new(
             "http",
-            &connection_limits(&connections),
+            &connections.limits(),
             relay.trusted_proxies.clone(),
         ));
         let http1 = Http1Options {
@@ -268,21 +268,6 @@ pub(crate) struct RequestId {
 impl std::fmt::Display for RequestId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:08x}-{}", self.prefix, self.counter)
-    }
-}
-
-/// `[relay.connections]` as the listener crate takes it.
-fn connection_limits(c: &Connections) -> ConnectionLimits {
-    ConnectionLimits {
-        max_connections: c.max as usize,
-        max_per_client: c.max_per_client as usize,
-        client_prefixes: ClientPrefixes {
-            ipv4: c.client_ipv4_prefix,
-            ipv6: c.client_ipv6_prefix,
-        },
-        first_byte_timeout: c.first_byte_timeout,
-        idle_timeout: c.idle_timeout,
-        max_duration: c.max_duration,
     }
 }
 
