@@ -75,6 +75,9 @@ impl AcmeDnsFailure {
     const DB_ERROR: Self = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "db_error");
     const DISABLED: Self = Self::new(StatusCode::NOT_FOUND, "registration_disabled");
     const NOT_FOUND: Self = Self::new(StatusCode::NOT_FOUND, "not_found");
+    const TOO_MANY: Self = Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+    const NOT_ALLOWED: Self = Self::new(StatusCode::FORBIDDEN, "registration_not_allowed");
+    const QUOTA: Self = Self::new(StatusCode::FORBIDDEN, "quota_exceeded");
 }
 
 impl From<record_store::StoreError> for AcmeDnsFailure {
@@ -101,7 +104,8 @@ impl IntoResponse for AcmeDnsFailure {
 #[schema(example = json!({"error": "forbidden"}))]
 pub(crate) struct AcmeDnsError {
     /// `forbidden`, `malformed_json_payload`, `bad_txt`, `invalid_allowfrom_cidr`,
-    /// `body_too_large`, `registration_disabled`, `not_found` or `db_error`.
+    /// `body_too_large`, `registration_disabled`, `registration_not_allowed`,
+    /// `quota_exceeded`, `too_many_requests`, `not_found` or `db_error`.
     error: String,
 }
 
@@ -165,7 +169,9 @@ pub(crate) struct UnregisterRequest {
     responses(
         (status = 201, description = "The new registration.", body = RegisterResponse),
         (status = 400, description = "`malformed_json_payload` or `invalid_allowfrom_cidr`.", body = AcmeDnsError),
-        (status = 404, description = "Registration is disabled (no acme-dns zone configured).", body = AcmeDnsError),
+        (status = 403, description = "`registration_not_allowed` (the client's network may not register) or `quota_exceeded` (the registrations quota is reached).", body = AcmeDnsError),
+        (status = 404, description = "`registration_disabled`: registration is closed, or no acme-dns zone is configured.", body = AcmeDnsError),
+        (status = 429, description = "`too_many_requests`: this client registered too often lately.", body = AcmeDnsError),
         (status = 413, description = "Body too large.", body = AcmeDnsError),
     )
 )]
@@ -176,7 +182,25 @@ pub(crate) async fn register(
     let Some(zone) = state.acme_dns_zone.clone() else {
         return Err(AcmeDnsFailure::DISABLED);
     };
-    let body = read_body(request, &state).await?;
+    let policy = &state.guards.registration;
+    if !policy.enabled {
+        return Err(AcmeDnsFailure::DISABLED);
+    }
+    let (parts, body) = request.into_parts();
+    let ip = auth::client_ip(&parts);
+    if !policy.allow_from.is_empty() && !validation::ip_allowed(&policy.allow_from, ip) {
+        tracing::info!(client = ?ip, "acme-dns API: registration from a network not allowed");
+        return Err(AcmeDnsFailure::NOT_ALLOWED);
+    }
+    if !state.guards.may_register(ip) {
+        return Err(AcmeDnsFailure::TOO_MANY);
+    }
+    let quota = state.guards.quotas.registrations;
+    if quota > 0 && state.store.count_registrations().await? >= u64::from(quota) {
+        tracing::warn!(quota, "acme-dns API: registration quota reached");
+        return Err(AcmeDnsFailure::QUOTA);
+    }
+    let body = read_body(Request::from_parts(parts, body), &state).await?;
     let request: RegisterRequest = parse_optional(&body, &["allowfrom"])?;
     if request.allowfrom.len() > validation::MAX_CIDRS {
         return Err(AcmeDnsFailure::BAD_CIDR);
@@ -230,6 +254,7 @@ pub(crate) async fn register(
         (status = 200, description = "Published.", body = UpdateResponse),
         (status = 400, description = "`malformed_json_payload` or `bad_txt`.", body = AcmeDnsError),
         (status = 401, description = "`forbidden`: unknown user, wrong key, address outside `allowfrom`, or another subdomain.", body = AcmeDnsError),
+        (status = 429, description = "`too_many_requests`: too many failed authentications from this client lately.", body = AcmeDnsError),
         (status = 413, description = "Body too large.", body = AcmeDnsError),
     ),
     security(("acmeDnsUser" = [], "acmeDnsKey" = []))
@@ -273,6 +298,7 @@ pub(crate) async fn update(
         (status = 204, description = "Deleted."),
         (status = 400, description = "`malformed_json_payload`.", body = AcmeDnsError),
         (status = 401, description = "`forbidden`, as for `/update`.", body = AcmeDnsError),
+        (status = 429, description = "`too_many_requests`, as for `/update`.", body = AcmeDnsError),
         (status = 404, description = "`not_found`: deleted meanwhile.", body = AcmeDnsError),
         (status = 413, description = "Body too large.", body = AcmeDnsError),
     ),
@@ -332,21 +358,31 @@ async fn authenticate(state: &ApiState, parts: &Parts) -> Result<Registration, A
     ) else {
         return Err(AcmeDnsFailure::FORBIDDEN);
     };
+    let ip = auth::client_ip(parts);
+    if !state.guards.may_authenticate(ip) {
+        return Err(AcmeDnsFailure::TOO_MANY);
+    }
+    let failed = || {
+        state.guards.authentication_failed(ip);
+        AcmeDnsFailure::FORBIDDEN
+    };
     if !validation::is_uuid(user) || !valid_password_shape(key) {
-        return Err(AcmeDnsFailure::FORBIDDEN);
+        return Err(failed());
     }
     let registration = state
         .store
         .find_registration(&user.to_ascii_lowercase())
         .await?;
     let Some(registration) = registration else {
-        auth::verify_secret_blocking(key.to_owned(), state.dummy_hash.clone()).await;
-        return Err(AcmeDnsFailure::FORBIDDEN);
+        auth::verify_secret_blocking(state, key.to_owned(), state.dummy_hash.clone()).await;
+        return Err(failed());
     };
-    if !auth::verify_secret_blocking(key.to_owned(), registration.password_hash.clone()).await {
-        return Err(AcmeDnsFailure::FORBIDDEN);
+    if !auth::verify_secret_blocking(state, key.to_owned(), registration.password_hash.clone())
+        .await
+    {
+        return Err(failed());
     }
-    if !validation::ip_allowed(&registration.allow_from, auth::client_ip(parts)) {
+    if !validation::ip_allowed(&registration.allow_from, ip) {
         tracing::info!(user = %registration.username, "acme-dns API: address outside allowfrom refused");
         return Err(AcmeDnsFailure::FORBIDDEN);
     }

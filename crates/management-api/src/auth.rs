@@ -44,6 +44,10 @@ pub const ARGON2_T_COST: u32 = 1;
 
 /// Longest key id looked up in the store; longer ones cannot exist.
 const MAX_KEY_ID_LEN: usize = 64;
+/// Shortest secret worth verifying (generated ones are 43 characters).
+const MIN_SECRET_LEN: usize = 32;
+/// Longest secret worth verifying.
+const MAX_SECRET_LEN: usize = 128;
 
 /// The configured admin token, kept only to compare against.
 pub(crate) struct AdminToken(Vec<u8>);
@@ -87,11 +91,25 @@ pub(crate) fn verify_secret(secret: &str, phc: &str) -> bool {
     })
 }
 
-/// [`verify_secret`] on a blocking thread: argon2 is deliberately CPU-heavy.
-pub(crate) async fn verify_secret_blocking(secret: String, phc: String) -> bool {
+/// [`verify_secret`] on a blocking thread (argon2 is deliberately CPU-heavy), at most
+/// `quotas.concurrent_verifications` at a time: a flood of bogus credentials queues
+/// here instead of filling the blocking pool.
+pub(crate) async fn verify_secret_blocking(state: &ApiState, secret: String, phc: String) -> bool {
+    let Ok(_permit) = state.guards.verifications.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || verify_secret(&secret, &phc))
         .await
         .unwrap_or(false)
+}
+
+/// Whether `secret` could be a secret this crate made (base64url, of a sane length):
+/// anything else is refused without spending a hash on it.
+pub(crate) fn is_secret_shaped(secret: &str) -> bool {
+    (MIN_SECRET_LEN..=MAX_SECRET_LEN).contains(&secret.len())
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `len` random bytes from the thread-local CSPRNG, base64url without padding.
@@ -172,47 +190,60 @@ impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let token = bearer_token(parts)?;
-        if state
-            .admin_token
-            .as_ref()
-            .is_some_and(|admin| admin.matches(token))
-        {
-            return Ok(Self::Admin);
-        }
-        let invalid = || ApiError::Unauthenticated("invalid credentials".to_owned());
-        let Some((id, secret)) = token
-            .split_once('.')
-            .filter(|(id, _)| !id.is_empty() && id.len() <= MAX_KEY_ID_LEN)
-        else {
-            return Err(invalid());
-        };
-        let secret = secret.to_owned();
-        let Some(key) = state.store.find_key(id).await? else {
-            // Spend the time a wrong secret would cost: the answer does not tell
-            // whether the key exists.
-            verify_secret_blocking(secret, state.dummy_hash.clone()).await;
-            return Err(invalid());
-        };
-        if !verify_secret_blocking(secret, key.secret_hash.clone()).await {
-            return Err(invalid());
-        }
-        if key.info.revoked {
-            return Err(ApiError::Unauthenticated(format!(
-                "key {:?} was revoked",
-                key.info.id
-            )));
-        }
         let ip = client_ip(parts);
-        if !validation::ip_allowed(&key.info.source_cidrs, ip) {
-            let from = ip.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
-            return Err(ApiError::Forbidden(format!(
-                "key {:?} may not be used from {from}: it is limited to its source networks",
-                key.info.id
-            )));
+        if !state.guards.may_authenticate(ip) {
+            return Err(ApiError::TooManyRequests(
+                "too many failed authentications from this client; try again later".to_owned(),
+            ));
         }
-        Ok(Self::Key(key.info))
+        let caller = authenticate(parts, state, ip).await;
+        if matches!(caller, Err(ApiError::Unauthenticated(_))) {
+            state.guards.authentication_failed(ip);
+        }
+        caller
     }
+}
+
+/// The caller that `parts`' credentials name, from `ip`.
+async fn authenticate(parts: &Parts, state: &ApiState, ip: Option<IpAddr>) -> Result<Caller, ApiError> {
+    let token = bearer_token(parts)?;
+    if state
+        .admin_token
+        .as_ref()
+        .is_some_and(|admin| admin.matches(token))
+    {
+        return Ok(Caller::Admin);
+    }
+    let invalid = || ApiError::Unauthenticated("invalid credentials".to_owned());
+    let Some((id, secret)) = token.split_once('.').filter(|(id, secret)| {
+        !id.is_empty() && id.len() <= MAX_KEY_ID_LEN && is_secret_shaped(secret)
+    }) else {
+        return Err(invalid());
+    };
+    let secret = secret.to_owned();
+    let Some(key) = state.store.find_key(id).await? else {
+        // Spend the time a wrong secret would cost: the answer does not tell
+        // whether the key exists.
+        verify_secret_blocking(state, secret, state.dummy_hash.clone()).await;
+        return Err(invalid());
+    };
+    if !verify_secret_blocking(state, secret, key.secret_hash.clone()).await {
+        return Err(invalid());
+    }
+    if key.info.revoked {
+        return Err(ApiError::Unauthenticated(format!(
+            "key {:?} was revoked",
+            key.info.id
+        )));
+    }
+    if !validation::ip_allowed(&key.info.source_cidrs, ip) {
+        let from = ip.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
+        return Err(ApiError::Forbidden(format!(
+            "key {:?} may not be used from {from}: it is limited to its source networks",
+            key.info.id
+        )));
+    }
+    Ok(Caller::Key(key.info))
 }
 
 /// A caller that is the admin: refused with 403 (a valid key) or 401 before the body is

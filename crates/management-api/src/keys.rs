@@ -168,6 +168,7 @@ pub(crate) struct CreatedKey {
         (status = 201, description = "The key, with its secret and bearer token (shown only now).", body = CreatedKey),
         (status = 400, description = "Malformed JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid credentials.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed authentications from this client lately.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the admin token.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body not declared as JSON.", body = Problem, content_type = "application/problem+json"),
@@ -262,6 +263,7 @@ fn validate(state: &ApiState, body: NewKey) -> Result<ValidKey, ApiError> {
     responses(
         (status = 200, description = "The keys.", body = Vec<KeyView>),
         (status = 401, description = "Missing or invalid credentials.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed authentications from this client lately.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the admin token.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -282,6 +284,7 @@ pub(crate) async fn list(
         (status = 204, description = "Revoked."),
         (status = 400, description = "Malformed path.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid credentials.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed authentications from this client lately.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the admin token.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key.", body = Problem, content_type = "application/problem+json"),
     ),

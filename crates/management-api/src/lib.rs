@@ -27,16 +27,24 @@
 //! | `GET /v1/openapi.json` | anyone | the OpenAPI 3.1 document |
 //! | `POST /register`, `POST /update`, `DELETE /register`, `GET /health` | acme-dns rules | acme-dns compatibility |
 //!
-//! Known limits: the CNAME checks read the store and then write it, so two concurrent
-//! writers to one name can still create a CNAME beside other data; [`serve`] sets no
-//! header-read timeout or connection limit, so the API belongs on a trusted network or
-//! behind a reverse proxy.
+//! Bounds against hostile clients: [`serve`] runs on `bounded-listener` (global and
+//! per-client connection caps, first-byte, header, idle and lifetime timeouts); failed
+//! authentications are limited per client (429, before any hashing); credentials of
+//! the wrong shape are refused before hashing; argon2 verifications run a bounded number
+//! at a time; `/register` can be closed or limited to networks and is rate-limited per
+//! client; quotas bound records per key and per zone and registrations in all
+//! (`guards.rs`). Behind `trusted_proxies`, all of these see the forwarded client.
+//!
+//! Known limits: the CNAME and quota checks read the store and then write it, so two
+//! concurrent writers can still slip past them by one.
 //!
 //! Layout by file:
 //! - `lib.rs`: [`ApiSettings`], [`router`], [`serve`] and the request counter.
 //! - `state.rs`: the shared state built from the settings.
 //! - `auth.rs`: the admin token, API keys (argon2, scopes, source networks), and the
 //!   [`hash_secret`] helper.
+//! - `guards.rs`: per-client limits (failed authentication, registration), quotas, the
+//!   bound on concurrent verifications, the client behind trusted proxies.
 //! - `problem.rs`: errors as `application/problem+json`.
 //! - `extract.rs`: body, path and query extractors whose refusals are problems.
 //! - `validation.rs`: the input rules, shared by the server and the document.
@@ -52,6 +60,7 @@
 mod acme_dns;
 mod auth;
 mod extract;
+mod guards;
 mod keys;
 mod openapi;
 mod problem;
@@ -63,15 +72,18 @@ use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post, put};
 use record_store::RecordStore;
 
 pub use auth::{ARGON2_M_COST_KIB, ARGON2_T_COST, hash_secret};
+pub use bounded_listener::{ClientPrefixes, ConnectionLimits};
+pub use guards::{Quotas, RegistrationPolicy};
 pub use keys::{GeneratedKey, generate_key};
 
 use state::ApiState;
@@ -98,6 +110,15 @@ pub struct ApiSettings {
     pub txt_keep: usize,
     /// Largest request body accepted, in bytes (413 beyond).
     pub max_body_bytes: usize,
+    /// Peers whose `X-Forwarded-For` is believed: behind them, source-network checks and
+    /// per-client limits see the forwarded client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How client addresses are grouped into clients for the per-client limits.
+    pub client_prefixes: ClientPrefixes,
+    /// Who may use `POST /register`, and how often.
+    pub registration: RegistrationPolicy,
+    /// Quotas and the failed-authentication limit.
+    pub quotas: Quotas,
 }
 
 impl Default for ApiSettings {
@@ -108,6 +129,10 @@ impl Default for ApiSettings {
             acme_dns_zone: None,
             txt_keep: DEFAULT_TXT_KEEP,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            trusted_proxies: Vec::new(),
+            client_prefixes: ClientPrefixes::default(),
+            registration: RegistrationPolicy::default(),
+            quotas: Quotas::default(),
         }
     }
 }
@@ -124,7 +149,10 @@ impl fmt::Debug for ApiSettings {
             .field("acme_dns_zone", &self.acme_dns_zone)
             .field("txt_keep", &self.txt_keep)
             .field("max_body_bytes", &self.max_body_bytes)
-            .finish()
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("registration", &self.registration)
+            .field("quotas", &self.quotas)
+            .finish_non_exhaustive()
     }
 }
 
@@ -163,6 +191,10 @@ pub fn router(store: Arc<dyn RecordStore>, settings: ApiSettings) -> Router {
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn(count_request))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guards::forwarded_client,
+        ))
         .with_state(state)
 }
 
@@ -172,23 +204,67 @@ pub fn openapi_json(settings: &ApiSettings) -> String {
     openapi::render(&state::normalise_zones(&settings.zones))
 }
 
-/// Serves `router` on `listener`, with client addresses, until `shutdown` completes;
-/// requests in flight then finish.
-///
-/// # Errors
-///
-/// When accepting connections fails.
+/// How [`serve`] bounds its clients' connections (`[api.connections]`).
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The listener's name in logs and metrics (`api`, `admin`).
+    pub name: &'static str,
+    /// Caps and timeouts.
+    pub connections: ConnectionLimits,
+    /// Time for a request head once begun (and for the next one on a kept connection).
+    pub header_timeout: Duration,
+    /// Peers exempt from the per-client connection cap (trusted reverse proxies).
+    pub exempt: Vec<ipnet::IpNet>,
+}
+
+impl Default for ServeOptions {
+    /// The defaults of `[api.connections]`.
+    fn default() -> Self {
+        Self {
+            name: "api",
+            connections: ConnectionLimits {
+                max_connections: 256,
+                max_per_client: 16,
+                client_prefixes: ClientPrefixes::default(),
+                first_byte_timeout: Duration::from_secs(5),
+                idle_timeout: Duration::from_secs(30),
+                max_duration: Duration::from_secs(300),
+            },
+            header_timeout: Duration::from_secs(10),
+            exempt: Vec::new(),
+        }
+    }
+}
+
+/// Serves `router` (this crate's, or any axum router such as the admin listener's) on
+/// `listeners` with client addresses (`ConnectInfo<SocketAddr>`) under `options`:
+/// `bounded-listener`'s caps and timeouts, hyper's header timeout. Returns once
+/// `shutdown` has completed and the requests in flight have finished.
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    listeners: Vec<tokio::net::TcpListener>,
     router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) {
+    use tower::ServiceExt as _;
+    let bounds = Arc::new(bounded_listener::ListenerBounds::new(
+        options.name,
+        &options.connections,
+        options.exempt,
+    ));
+    let http1 = bounded_listener::http1::Http1Options {
+        header_timeout: options.header_timeout,
+        // Request heads of the API are small; bodies are limited separately.
+        max_buf_size: 16 * 1024,
+    };
+    let make_service = move |peer: SocketAddr| {
+        let router = router.clone();
+        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(request)
+        })
+    };
+    bounded_listener::http1::serve(listeners, bounds, http1, make_service, shutdown).await;
 }
 
 /// Counts every response by route template and status.

@@ -51,6 +51,12 @@ pub(crate) enum ApiError {
     /// Well-formed, but a value breaks a rule.
     #[error("{0}")]
     Invalid(String),
+    /// This client has failed to authenticate too often lately.
+    #[error("{0}")]
+    TooManyRequests(String),
+    /// The change would exceed a quota.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// The store failed.
     #[error("the record store failed: {0}")]
     Store(#[from] StoreError),
@@ -102,6 +108,16 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-value",
                 "Invalid value",
+            ),
+            Self::TooManyRequests(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
+            ),
+            Self::QuotaExceeded(_) => (
+                StatusCode::FORBIDDEN,
+                "quota-exceeded",
+                "Quota exceeded",
             ),
             Self::Store(_) | Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

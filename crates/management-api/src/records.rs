@@ -479,6 +479,7 @@ pub(crate) struct ListQuery {
         (status = 200, description = "The records, ordered by owner and type.", body = Vec<StoredRecord>),
         (status = 400, description = "Malformed query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid credentials.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed authentications from this client lately.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key covers no name under `under`.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`under` is not a name in a served zone.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -517,7 +518,8 @@ pub(crate) async fn list(
         (status = 201, description = "The stored record.", body = StoredRecord),
         (status = 400, description = "Malformed JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid credentials.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key does not cover the owner, or is used from an address it does not allow.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed authentications from this client lately.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key does not cover the owner, is used from an address it does not allow, or a records quota is reached.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A CNAME would share its owner with other data, or sit at a zone apex.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body not declared as JSON.", body = Problem, content_type = "application/problem+json"),
@@ -547,6 +549,25 @@ pub(crate) async fn create(
         Write::Add,
     )
     .await?;
+    // The RRset limit holds on this path too: an RRset beyond it could be stored but
+    // never served.
+    let rrset: Vec<Record> = state
+        .store
+        .records_at(std::slice::from_ref(&record.owner))
+        .await?
+        .into_iter()
+        .filter(|stored| stored.record_type() == record.record_type())
+        .collect();
+    let is_new = !rrset.iter().any(|stored| stored.data == record.data);
+    if is_new && rrset.len() >= validation::MAX_RRSET_RECORDS {
+        return Err(ApiError::Invalid(format!(
+            "the {} RRset at {} already holds {} records, the most an RRset may hold",
+            record.record_type(),
+            record.owner,
+            validation::MAX_RRSET_RECORDS
+        )));
+    }
+    check_quotas(&state, &caller, &record.owner, u64::from(is_new)).await?;
     let stored = state.store.add_record(&record).await?;
     Ok((StatusCode::CREATED, Json(stored.into())))
 }
@@ -594,6 +615,15 @@ pub(crate) async fn replace(
     caller.authorize_name(&owner)?;
     let data: Vec<RecordData> = records.iter().map(|record| record.data.clone()).collect();
     check_cname_rules(&state, &owner, record_type, &data, Write::Replace).await?;
+    let before = state
+        .store
+        .records_at(std::slice::from_ref(&owner))
+        .await?
+        .iter()
+        .filter(|record| record.record_type() == record_type)
+        .count();
+    let added = records.len().saturating_sub(before) as u64;
+    check_quotas(&state, &caller, &owner, added).await?;
     state
         .store
         .replace_rrset(&owner, record_type, &records)
@@ -606,6 +636,56 @@ pub(crate) async fn replace(
         .filter(|record| record.record_type() == record_type)
         .collect();
     Ok(view(stored))
+}
+
+/// Refuses a write that adds `added` records at `owner` beyond the zone's quota or, for
+/// an API key, beyond the quota of the scope that covers `owner`.
+async fn check_quotas(
+    state: &ApiState,
+    caller: &Caller,
+    owner: &str,
+    added: u64,
+) -> Result<(), ApiError> {
+    let quotas = &state.guards.quotas;
+    if added == 0 {
+        return Ok(());
+    }
+    if quotas.records_per_zone > 0
+        && let Some(zone) = validation::zone_of(&state.zones, owner)
+    {
+        let held = state.store.count_records_under(zone).await?;
+        let quota = u64::from(quotas.records_per_zone);
+        if held + added > quota {
+            tracing::warn!(%zone, held, quota, "management API: zone record quota reached");
+            return Err(ApiError::QuotaExceeded(format!(
+                "zone {zone} holds {held} records; its quota is {quota}"
+            )));
+        }
+    }
+    if quotas.records_per_key > 0
+        && let Caller::Key(key) = caller
+    {
+        let quota = u64::from(quotas.records_per_key);
+        for scope in key.scopes.iter().filter(|scope| scope.covers(owner)) {
+            let held = match scope {
+                record_store::KeyScope::Subtree(name) => {
+                    state.store.count_records_under(name).await?
+                }
+                record_store::KeyScope::Exact(name) => state
+                    .store
+                    .records_at(std::slice::from_ref(name))
+                    .await?
+                    .len() as u64,
+            };
+            if held + added > quota {
+                return Err(ApiError::QuotaExceeded(format!(
+                    "key {:?} holds {held} records under its scope; its quota is {quota}",
+                    key.id
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a body whose records name a type other than the path's, with a clear reason.
@@ -655,6 +735,7 @@ pub(crate) async fn delete_rrset(
         (status = 204, description = "Deleted."),
         (status = 400, description = "Malformed path.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid credentials.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed authentications from this client lately.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key does not cover the owner.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No records at this owner.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The owner is not a name in a served zone.", body = Problem, content_type = "application/problem+json"),

@@ -8,6 +8,7 @@ use record_store::RecordStore;
 
 use crate::ApiSettings;
 use crate::auth::{self, AdminToken};
+use crate::guards::Guards;
 
 /// The state shared by every handler (cheap to clone).
 #[derive(Clone)]
@@ -32,6 +33,8 @@ pub(crate) struct Inner {
     /// An argon2 hash of nothing in particular, verified against when a key or user does
     /// not exist so that the answer takes as long as for a wrong secret.
     pub(crate) dummy_hash: String,
+    /// Per-client limits, quotas and the verification bound.
+    pub(crate) guards: Guards,
 }
 
 impl ApiState {
@@ -53,6 +56,12 @@ impl ApiState {
             max_body_bytes: settings.max_body_bytes,
             openapi_json,
             dummy_hash: auth::hash_secret("acme-srv timing equaliser"),
+            guards: Guards::new(
+                settings.client_prefixes,
+                settings.trusted_proxies,
+                settings.registration,
+                settings.quotas,
+            ),
         }))
     }
 }

@@ -130,6 +130,14 @@ impl<S: RecordStore> RecordStore for Instrumented<S> {
         timed("find_registration", self.inner.find_registration(username)).await
     }
 
+    async fn count_records_under(&self, owner: &str) -> Result<u64, StoreError> {
+        timed("count_records_under", self.inner.count_records_under(owner)).await
+    }
+
+    async fn count_registrations(&self) -> Result<u64, StoreError> {
+        timed("count_registrations", self.inner.count_registrations()).await
+    }
+
     async fn delete_registration(&self, username: &str) -> Result<bool, StoreError> {
         timed(
             "delete_registration",

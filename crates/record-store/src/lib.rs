@@ -155,6 +155,12 @@ pub trait RecordStore: Send + Sync + 'static {
     /// Deletes the registration of `username` and the TXT records of its subdomain;
     /// false when there is no such registration.
     async fn delete_registration(&self, username: &str) -> Result<bool, StoreError>;
+
+    /// How many records are at `owner` or below it (for quotas).
+    async fn count_records_under(&self, owner: &str) -> Result<u64, StoreError>;
+
+    /// How many registrations exist (for quotas).
+    async fn count_registrations(&self) -> Result<u64, StoreError>;
 }
 
 /// Opens the store named by `url`: `sqlite://PATH` (created if missing, migrated).

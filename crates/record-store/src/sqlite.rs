@@ -717,6 +717,25 @@ impl Connections {
         }
         Ok(true)
     }
+
+    async fn count_records_under(&self, owner: &str) -> Result<u64, StoreError> {
+        debug_assert!(is_normalised(owner), "owner {owner:?} is not normalised");
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM records WHERE owner = ?1 \
+             OR (length(owner) > length(?1) AND substr(owner, -length(?1) - 1) = '.' || ?1)",
+        )
+        .bind(owner)
+        .fetch_one(&self.readers)
+        .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn count_registrations(&self) -> Result<u64, StoreError> {
+        let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM registrations")
+            .fetch_one(&self.readers)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
 }
 
 #[async_trait]
@@ -815,6 +834,17 @@ impl RecordStore for SqliteStore {
     async fn create_registration(&self, registration: &Registration) -> Result<(), StoreError> {
         let registration = registration.clone();
         self.detached(|c| async move { c.create_registration(&registration).await })
+            .await
+    }
+
+    async fn count_records_under(&self, owner: &str) -> Result<u64, StoreError> {
+        let owner = owner.to_owned();
+        self.detached(|c| async move { c.count_records_under(&owner).await })
+            .await
+    }
+
+    async fn count_registrations(&self) -> Result<u64, StoreError> {
+        self.detached(|c| async move { c.count_registrations().await })
             .await
     }
 

@@ -12,7 +12,7 @@ use hyper::{HeaderMap, Method, Request, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use management_api::ApiSettings;
+use management_api::{ApiSettings, ServeOptions};
 use record_store::{ApiKeyInfo, Record, RecordStore, SqliteStore};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -44,7 +44,7 @@ pub struct Api {
     pub store: Arc<SqliteStore>,
     client: Client<HttpConnector, Full<Bytes>>,
     shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    task: Option<JoinHandle<()>>,
     _dir: TempDir,
 }
 
@@ -128,6 +128,11 @@ impl Api {
 
     /// Starts a server with `settings`.
     pub async fn start_with(settings: ApiSettings) -> Self {
+        Self::start_with_options(settings, ServeOptions::default()).await
+    }
+
+    /// Starts a server with `settings`, its listener bounded by `options`.
+    pub async fn start_with_options(settings: ApiSettings, options: ServeOptions) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(
             SqliteStore::open(&dir.path().join("store.db"))
@@ -141,9 +146,14 @@ impl Api {
             .unwrap();
         let addr = listener.local_addr().unwrap();
         let (shutdown, stop) = oneshot::channel::<()>();
-        let task = tokio::spawn(management_api::serve(listener, router, async move {
-            let _ = stop.await;
-        }));
+        let task = tokio::spawn(management_api::serve(
+            vec![listener],
+            router,
+            options,
+            async move {
+                let _ = stop.await;
+            },
+        ));
         Self {
             addr,
             store,
@@ -160,7 +170,7 @@ impl Api {
             let _ = shutdown.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
+            task.await.unwrap();
         }
     }
 
