@@ -298,6 +298,15 @@ mod tests {
     }
 
     #[test]
+    fn only_secret_shaped_values_are_worth_a_hash() {
+        assert!(is_secret_shaped(&random_base64url(32)));
+        assert!(!is_secret_shaped("short"));
+        assert!(!is_secret_shaped(&"a".repeat(129)));
+        assert!(!is_secret_shaped(&format!("{}!", "a".repeat(40))));
+        assert!(!is_secret_shaped(&"é".repeat(20)));
+    }
+
+    #[test]
     fn admin_token_comparison() {
         let token = AdminToken::new("abc");
         assert!(token.matches("abc"));

@@ -10,6 +10,7 @@
 
 mod acme_dns;
 mod credentials;
+mod hostile_clients;
 mod harness;
 mod keys;
 mod openapi;
