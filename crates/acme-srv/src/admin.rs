@@ -11,10 +11,12 @@ pub(crate) fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     Ok(PrometheusBuilder::new().install_recorder()?)
 }
 
-/// Serves the admin routes until `shutdown` is cancelled.
+/// Serves the admin routes until `shutdown` is cancelled, under `options` (the caps and
+/// timeouts of `[admin.connections]`).
 pub(crate) async fn serve(
     listener: TcpListener,
     metrics: PrometheusHandle,
+    options: management_api::ServeOptions,
     shutdown: CancellationToken,
 ) {
     let app = Router::new()
@@ -23,10 +25,5 @@ pub(crate) async fn serve(
             get(move || std::future::ready(metrics.render())),
         )
         .route("/healthz", get(|| std::future::ready("ok\n")));
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-    {
-        tracing::error!(error = %e, "admin listener failed");
-    }
+    management_api::serve(vec![listener], app, options, shutdown.cancelled_owned()).await;
 }

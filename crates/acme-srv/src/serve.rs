@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use config::Config;
+use config::{Config, Connections};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -42,8 +42,9 @@ pub(crate) fn run(config: Config, parts: Parts) -> anyhow::Result<()> {
     runtime.block_on(serve(config, parts))
 }
 
-async fn serve(config: Config, parts: Parts) -> anyhow::Result<()> {
+async fn serve(mut config: Config, parts: Parts) -> anyhow::Result<()> {
     let metrics = admin::install_metrics()?;
+    fit_connection_caps(&mut config, parts);
     let shutdown = CancellationToken::new();
     let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
 
@@ -69,9 +70,10 @@ async fn serve(config: Config, parts: Parts) -> anyhow::Result<()> {
             udp.push(socket);
             tcp.push(listener);
         }
+        let options = dns_server_options(&dns);
         let stop = shutdown.clone();
         tasks.spawn(async move {
-            dns_server::run(authority, udp, tcp, stop.cancelled_owned())
+            dns_server::run_with_options(authority, udp, tcp, options, stop.cancelled_owned())
                 .await
                 .context("dns server")
         });
@@ -98,19 +100,34 @@ async fn serve(config: Config, parts: Parts) -> anyhow::Result<()> {
                 "no admin token (ACME_SRV_ADMIN_TOKEN or api.admin_token): keys cannot be created"
             );
         }
+        let connections = api.connections.resolve(Connections::API);
         let settings = management_api::ApiSettings {
             zones,
             admin_token,
             acme_dns_zone: api.acme_dns_zone.as_deref().map(zones::origin_text),
             txt_keep: api.txt_keep,
             max_body_bytes: api.max_body_bytes,
+            trusted_proxies: api.trusted_proxies.clone(),
+            client_prefixes: connections.limits().client_prefixes,
+            registration: management_api::RegistrationPolicy {
+                enabled: api.registration.enabled,
+                allow_from: api.registration.allow_from.clone(),
+                per_client_per_hour: api.registration.per_client_per_hour,
+            },
+            quotas: management_api::Quotas {
+                records_per_key: api.quotas.records_per_key,
+                records_per_zone: api.quotas.records_per_zone,
+                registrations: api.quotas.registrations,
+                failed_auth_per_client_per_minute: api.quotas.failed_auth_per_client_per_minute,
+                concurrent_verifications: api.quotas.concurrent_verifications,
+            },
         };
         let router = management_api::router(store, settings);
+        let options = serve_options("api", &connections, api.trusted_proxies.clone());
         let stop = shutdown.clone();
         tasks.spawn(async move {
-            management_api::serve(listener, router, stop.cancelled_owned())
-                .await
-                .context("management api")
+            management_api::serve(vec![listener], router, options, stop.cancelled_owned()).await;
+            Ok(())
         });
     }
 
@@ -146,9 +163,11 @@ async fn serve(config: Config, parts: Parts) -> anyhow::Result<()> {
         let listener =
             listen::bind(addr).with_context(|| format!("binding admin listener {addr}"))?;
         tracing::info!("listening for admin on {}", listener.local_addr()?);
+        let connections = config.admin.connections.resolve(Connections::ADMIN);
+        let options = serve_options("admin", &connections, Vec::new());
         let stop = shutdown.clone();
         tasks.spawn(async move {
-            admin::serve(listener, metrics, stop).await;
+            admin::serve(listener, metrics, options, stop).await;
             Ok(())
         });
     }
@@ -177,6 +196,116 @@ async fn serve(config: Config, parts: Parts) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     result
+}
+
+/// Descriptors kept aside from the connection caps: the store, the resolver's sockets,
+/// logs, the admin listener's own, and slack.
+const RESERVED_FDS: u64 = 256;
+
+/// Raises the open-file limit to its hard limit and lowers the connection caps of the
+/// parts that run, together and in proportion, when they would not fit inside it: one
+/// part exhausting its share then never leaves another without descriptors.
+fn fit_connection_caps(config: &mut Config, parts: Parts) {
+    let limit = match bounded_listener::raise_nofile_limit() {
+        Ok(limit) => limit,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read or raise the open-file limit; connection caps stay as configured");
+            return;
+        }
+    };
+    let admin_table_used = config.admin.listen.is_some() || config.relay.admin_listen.is_some();
+    let mut claims = Vec::new();
+    let mut reserve = RESERVED_FDS;
+    if parts.relay {
+        let relay = config.relay.connections.resolve(Connections::RELAY);
+        // A relayed challenge holds the client's socket and the target's.
+        claims.push(("relay.connections.max", relay.max, 2));
+        reserve += http_relay::target_pool::MAX_IDLE_TOTAL as u64;
+    }
+    if let Some(api) = config.api.as_ref().filter(|_| parts.api) {
+        claims.push((
+            "api.connections.max",
+            api.connections.resolve(Connections::API).max,
+            1,
+        ));
+    }
+    if let Some(dns) = config.dns.as_ref().filter(|_| parts.dns) {
+        let tcp = dns.connections.resolve(Connections::DNS_TCP);
+        claims.push(("dns.connections.max", tcp.max, 1));
+    }
+    if admin_table_used {
+        let admin = config.admin.connections.resolve(Connections::ADMIN);
+        claims.push(("admin.connections.max", admin.max, 1));
+    }
+    let fd_claims: Vec<bounded_listener::FdClaim> = claims
+        .iter()
+        .map(|(name, max, fds)| bounded_listener::FdClaim {
+            name,
+            connections: *max as usize,
+            fds_per_connection: *fds,
+        })
+        .collect();
+    let caps = bounded_listener::fit_caps(limit, reserve, &fd_claims);
+    for ((key, configured, _), cap) in claims.iter().zip(caps) {
+        let cap = u32::try_from(cap).unwrap_or(u32::MAX);
+        if cap >= *configured {
+            continue;
+        }
+        tracing::warn!(
+            key,
+            configured,
+            lowered_to = cap,
+            open_file_limit = limit,
+            "connection cap lowered to fit the open-file limit; raise LimitNOFILE to keep it"
+        );
+        match *key {
+            "relay.connections.max" => config.relay.connections.max = Some(cap),
+            "api.connections.max" => {
+                if let Some(api) = &mut config.api {
+                    api.connections.max = Some(cap);
+                }
+            }
+            "dns.connections.max" => {
+                if let Some(dns) = &mut config.dns {
+                    dns.connections.max = Some(cap);
+                }
+            }
+            _ => config.admin.connections.max = Some(cap),
+        }
+    }
+}
+
+/// `[dns.connections]` and `[dns.rate_limit]` as the DNS server takes them.
+fn dns_server_options(dns: &config::DnsConfig) -> dns_server::ServerOptions {
+    let tcp = dns.connections.resolve(Connections::DNS_TCP);
+    let rrl = &dns.rate_limit;
+    dns_server::ServerOptions {
+        tcp: tcp.limits(),
+        tcp_request_timeout: tcp.request_timeout,
+        rate_limit: (rrl.responses_per_second > 0).then(|| dns_server::RateLimitOptions {
+            responses_per_second: rrl.responses_per_second,
+            slip: rrl.slip,
+            prefixes: bounded_listener::ClientPrefixes {
+                ipv4: rrl.ipv4_prefix,
+                ipv6: rrl.ipv6_prefix,
+            },
+            exempt: rrl.exempt.clone(),
+        }),
+    }
+}
+
+/// An HTTP listener's bounds as `management_api::serve` takes them.
+fn serve_options(
+    name: &'static str,
+    connections: &config::Connections,
+    exempt: Vec<ipnet::IpNet>,
+) -> management_api::ServeOptions {
+    management_api::ServeOptions {
+        name,
+        connections: connections.limits(),
+        header_timeout: connections.request_timeout,
+        exempt,
+    }
 }
 
 /// Opens the store, creating the SQLite file's folder when needed.

@@ -150,9 +150,7 @@ struct ListenerMetrics {
 
 impl ListenerMetrics {
     fn new(name: &'static str) -> Self {
-        let refused = |reason: Refused| {
-            metrics::counter!("acme_srv_connections_refused_total", "listener" => name, "reason" => reason.label())
-        };
+        let refused = |reason: Refused| metrics::counter!("acme_srv_connections_refused_total", "listener" => name, "reason" => reason.label());
         Self {
             open: metrics::gauge!("acme_srv_connections_open", "listener" => name),
             refused_global: refused(Refused::Global),

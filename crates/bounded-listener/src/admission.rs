@@ -167,7 +167,10 @@ mod tests {
         let a = admission(10, 2);
         let first = a.try_admit(ip("192.0.2.1")).unwrap();
         let _second = a.try_admit(ip("192.0.2.1")).unwrap();
-        assert_eq!(a.try_admit(ip("192.0.2.1")).unwrap_err(), Refused::PerClient);
+        assert_eq!(
+            a.try_admit(ip("192.0.2.1")).unwrap_err(),
+            Refused::PerClient
+        );
         // Another client is still served, and a refusal gave its global slot back.
         let _other = a.try_admit(ip("192.0.2.2")).unwrap();
         assert_eq!(a.open(), 3);
@@ -180,7 +183,10 @@ mod tests {
         let a = admission(10, 2);
         let _x = a.try_admit(ip("2001:db8::1")).unwrap();
         let _y = a.try_admit(ip("2001:db8::2")).unwrap();
-        assert_eq!(a.try_admit(ip("2001:db8::3")).unwrap_err(), Refused::PerClient);
+        assert_eq!(
+            a.try_admit(ip("2001:db8::3")).unwrap_err(),
+            Refused::PerClient
+        );
         assert!(a.try_admit(ip("2001:db8:0:1::1")).is_ok());
     }
 
@@ -197,7 +203,9 @@ mod tests {
     #[test]
     fn exempt_peers_skip_the_per_client_cap_only() {
         let a = admission(3, 1);
-        let _held: Vec<_> = (0..3).map(|_| a.try_admit(ip("10.0.0.1")).unwrap()).collect();
+        let _held: Vec<_> = (0..3)
+            .map(|_| a.try_admit(ip("10.0.0.1")).unwrap())
+            .collect();
         assert_eq!(a.try_admit(ip("10.0.0.1")).unwrap_err(), Refused::Global);
     }
 

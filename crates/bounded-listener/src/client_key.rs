@@ -88,7 +88,10 @@ mod tests {
     fn ipv6_addresses_in_one_prefix_are_one_client() {
         assert_eq!(key("2001:db8:1:2:aaaa::1", 32, 64), "2001:db8:1:2::");
         assert_eq!(key("2001:db8:1:2:ffff::9", 32, 64), "2001:db8:1:2::");
-        assert_ne!(key("2001:db8:1:3::1", 32, 64), key("2001:db8:1:2::1", 32, 64));
+        assert_ne!(
+            key("2001:db8:1:3::1", 32, 64),
+            key("2001:db8:1:2::1", 32, 64)
+        );
         assert_eq!(key("2001:db8:1:2::1", 32, 48), "2001:db8:1::");
         assert_eq!(key("2001:db8::1", 32, 128), "2001:db8::1");
         assert_eq!(key("2001:db8::1", 32, 0), "::");

@@ -81,7 +81,12 @@ impl ClientRate {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn with_bucket<T>(&self, client: ClientKey, now: Instant, f: impl FnOnce(&mut Bucket) -> T) -> T {
+    fn with_bucket<T>(
+        &self,
+        client: ClientKey,
+        now: Instant,
+        f: impl FnOnce(&mut Bucket) -> T,
+    ) -> T {
         let (per_second, burst) = (self.per_second, self.burst);
         let refill = |bucket: &mut Bucket| {
             let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
@@ -126,7 +131,9 @@ mod tests {
     fn a_client_gets_its_burst_then_its_rate() {
         let rate = ClientRate::new(2.0, 3, 100);
         let now = Instant::now();
-        let taken: Vec<bool> = (0..5).map(|_| rate.try_take(key("192.0.2.1"), now)).collect();
+        let taken: Vec<bool> = (0..5)
+            .map(|_| rate.try_take(key("192.0.2.1"), now))
+            .collect();
         assert_eq!(taken, [true, true, true, false, false]);
         assert!(rate.try_take(key("192.0.2.2"), now));
         let later = now + Duration::from_millis(500);
@@ -155,7 +162,10 @@ mod tests {
         for i in 0..1000u32 {
             let [a, b, c, d] = i.to_be_bytes();
             let _ = (a, b);
-            rate.try_take(ClientKey::new(IpAddr::from([10, c, d, 1]), ClientPrefixes::default()), now);
+            rate.try_take(
+                ClientKey::new(IpAddr::from([10, c, d, 1]), ClientPrefixes::default()),
+                now,
+            );
         }
         assert!(rate.tracked() <= 64);
         // The overflow bucket is spent: an unknown client is refused now.

@@ -83,7 +83,10 @@ pub async fn serve<M, S, B>(
         .await
         .is_err()
     {
-        tracing::warn!(listener = bounds.name, "connections still open after {DRAIN_TIMEOUT:?}; closing them");
+        tracing::warn!(
+            listener = bounds.name,
+            "connections still open after {DRAIN_TIMEOUT:?}; closing them"
+        );
     }
 }
 

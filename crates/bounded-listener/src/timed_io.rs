@@ -261,7 +261,7 @@ mod tests {
         let short_idle = Duration::from_millis(300);
         let mut io = TimedIo::new(ours, FIRST, short_idle, Activity::default());
         peer.write_all(b"x").await.unwrap();
-        io.read(&mut [0; 1]).await.unwrap();
+        io.read_exact(&mut [0; 1]).await.unwrap();
         let last = Instant::now();
         let err = io.read(&mut [0; 1]).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
@@ -274,7 +274,7 @@ mod tests {
         let activity = Activity::default();
         let mut io = TimedIo::new(ours, FIRST, IDLE, activity.clone());
         peer.write_all(b"x").await.unwrap();
-        io.read(&mut [0; 1]).await.unwrap();
+        io.read_exact(&mut [0; 1]).await.unwrap();
         let busy = activity.begin();
         let read = tokio::time::timeout(IDLE * 3, io.read(&mut [0; 1])).await;
         assert!(read.is_err(), "busy connection timed out: {read:?}");
@@ -288,7 +288,7 @@ mod tests {
         let (mut peer, ours) = tokio::io::duplex(16);
         let mut io = TimedIo::new(ours, FIRST, IDLE, Activity::default());
         peer.write_all(b"x").await.unwrap();
-        io.read(&mut [0; 1]).await.unwrap();
+        io.read_exact(&mut [0; 1]).await.unwrap();
         let err = io.write_all(&[0; 64]).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
     }

@@ -62,8 +62,8 @@ pub mod zone;
 mod zone_file;
 
 pub use authority::{ADVERTISED_UDP_PAYLOAD, Authority, MAX_UDP_PAYLOAD};
-pub use records::StaticRecords;
 pub use rate_limit::RateLimitOptions;
+pub use records::StaticRecords;
 pub use server::{DnsServerError, ServerOptions, TCP_TIMEOUT, run, run_with_options};
 pub use snapshot::{MAX_CNAME_HOPS, SkipReason, SkippedRecord, Snapshot};
 pub use zone::{ZoneError, ZoneSpec};

@@ -80,7 +80,7 @@ impl RateLimiter {
         }
         self.limited = self.limited.wrapping_add(1);
         let slip = self.options.slip;
-        if slip > 0 && self.limited % slip == 0 {
+        if slip > 0 && self.limited.is_multiple_of(slip) {
             self.slips.increment(1);
             Verdict::Slip
         } else {
@@ -124,9 +124,7 @@ pub(crate) fn truncate_to_question(response: &mut Vec<u8>) -> bool {
     }
     response.truncate(end);
     response[2] |= 0x02; // TC
-    for count in 6..12 {
-        response[count] = 0;
-    }
+    response[6..12].fill(0);
     true
 }
 
@@ -154,7 +152,9 @@ mod tests {
     fn a_network_gets_its_rate_then_every_slip_th_limited_response_truncated() {
         let mut l = limiter(5, 2);
         let now = Instant::now();
-        let verdicts: Vec<_> = (0..9).map(|i| l.check(ip(&format!("192.0.2.{i}")), now)).collect();
+        let verdicts: Vec<_> = (0..9)
+            .map(|i| l.check(ip(&format!("192.0.2.{i}")), now))
+            .collect();
         assert_eq!(
             verdicts,
             [

@@ -148,7 +148,10 @@ pub async fn run_with_options(
         return Err(error);
     }
     tracing::info!("DNS server shutting down");
-    if tokio::time::timeout(TCP_DRAIN, tracker.wait()).await.is_err() {
+    if tokio::time::timeout(TCP_DRAIN, tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("DNS TCP connections still open after {TCP_DRAIN:?}; closing them");
     }
     Ok(())

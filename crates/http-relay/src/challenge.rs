@@ -260,13 +260,11 @@ async fn plan(relay: &Relay, host: &str) -> Plan {
                         NO_TARGET,
                         format!("{owner} says no validation here (target \".\")"),
                     )),
-                    Selection::Targets(targets) if targets.is_empty() => {
-                        Plan::Refuse(refusal(
-                            StatusCode::NOT_FOUND,
-                            NO_TARGET,
-                            format!("{owner} has no usable target"),
-                        ))
-                    }
+                    Selection::Targets(targets) if targets.is_empty() => Plan::Refuse(refusal(
+                        StatusCode::NOT_FOUND,
+                        NO_TARGET,
+                        format!("{owner} has no usable target"),
+                    )),
                     Selection::Targets(targets) => Plan::Targets(targets),
                 };
             }

@@ -9,10 +9,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
+use bounded_listener::{forwarded_client, is_trusted};
 use hyper::body::Incoming;
 use hyper::header::{ALLOW, CONTENT_LENGTH, HOST, HeaderMap, HeaderValue, TRANSFER_ENCODING, VIA};
 use hyper::{Method, Request, Response, StatusCode};
-use bounded_listener::{forwarded_client, is_trusted};
 
 use crate::relay_metrics::Kind;
 use crate::reply::{Body, text};

@@ -205,7 +205,11 @@ impl FromRequestParts<ApiState> for Caller {
 }
 
 /// The caller that `parts`' credentials name, from `ip`.
-async fn authenticate(parts: &Parts, state: &ApiState, ip: Option<IpAddr>) -> Result<Caller, ApiError> {
+async fn authenticate(
+    parts: &Parts,
+    state: &ApiState,
+    ip: Option<IpAddr>,
+) -> Result<Caller, ApiError> {
     let token = bearer_token(parts)?;
     if state
         .admin_token

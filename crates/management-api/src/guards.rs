@@ -94,7 +94,11 @@ impl Guards {
             prefixes,
             trusted_proxies,
             failed_auth: (per_minute > 0).then(|| {
-                ClientRate::new(f64::from(per_minute) / 60.0, per_minute, MAX_TRACKED_CLIENTS)
+                ClientRate::new(
+                    f64::from(per_minute) / 60.0,
+                    per_minute,
+                    MAX_TRACKED_CLIENTS,
+                )
             }),
             registrations: (per_hour > 0).then(|| {
                 ClientRate::new(f64::from(per_hour) / 3600.0, per_hour, MAX_TRACKED_CLIENTS)
@@ -141,7 +145,10 @@ pub(crate) async fn forwarded_client(
 ) -> Response {
     let guards = &state.guards;
     if !guards.trusted_proxies.is_empty()
-        && let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>().copied()
+        && let Some(ConnectInfo(peer)) = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .copied()
         && bounded_listener::is_trusted(&guards.trusted_proxies, peer.ip())
         && let Some(client) =
             bounded_listener::forwarded_client(request.headers(), &guards.trusted_proxies)

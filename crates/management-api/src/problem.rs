@@ -114,11 +114,7 @@ impl ApiError {
                 "too-many-requests",
                 "Too many requests",
             ),
-            Self::QuotaExceeded(_) => (
-                StatusCode::FORBIDDEN,
-                "quota-exceeded",
-                "Quota exceeded",
-            ),
+            Self::QuotaExceeded(_) => (StatusCode::FORBIDDEN, "quota-exceeded", "Quota exceeded"),
             Self::Store(_) | Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal-error",

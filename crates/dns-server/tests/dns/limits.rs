@@ -138,7 +138,11 @@ async fn a_connection_ends_at_its_lifetime() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(answered >= 3, "{answered}");
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -155,7 +159,9 @@ async fn udp_answers_are_rate_limited_per_network_with_slip() {
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let sent = 41;
     for _ in 0..sent {
-        let bytes = query("www.example.test.", RecordType::A, None).to_vec().unwrap();
+        let bytes = query("www.example.test.", RecordType::A, None)
+            .to_vec()
+            .unwrap();
         socket.send_to(&bytes, server.addr).await.unwrap();
     }
     let (mut full, mut truncated) = (0, 0);
@@ -181,17 +187,39 @@ async fn udp_answers_are_rate_limited_per_network_with_slip() {
         "{truncated} truncated of {limited} limited"
     );
     // Another network is not affected, and an exempt one is never limited.
-    for local in ["127.0.1.1", "127.0.9.9", "127.0.9.9", "127.0.9.9", "127.0.9.9", "127.0.9.9", "127.0.9.9"] {
+    for local in [
+        "127.0.1.1",
+        "127.0.9.9",
+        "127.0.9.9",
+        "127.0.9.9",
+        "127.0.9.9",
+        "127.0.9.9",
+        "127.0.9.9",
+    ] {
         let other = UdpSocket::bind(format!("{local}:0")).await.unwrap();
-        let bytes = query("www.example.test.", RecordType::A, None).to_vec().unwrap();
+        let bytes = query("www.example.test.", RecordType::A, None)
+            .to_vec()
+            .unwrap();
         other.send_to(&bytes, server.addr).await.unwrap();
         let (len, _) = tokio::time::timeout(Duration::from_secs(2), other.recv_from(&mut buffer))
             .await
             .unwrap()
             .unwrap();
-        assert!(!Message::from_vec(&buffer[..len]).unwrap().metadata.truncation);
+        assert!(
+            !Message::from_vec(&buffer[..len])
+                .unwrap()
+                .metadata
+                .truncation
+        );
     }
     // TCP is never limited: the truncated client gets its answer there.
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
-    assert!(ask(&mut tcp, "www.example.test.").await.unwrap().answers.len() == 1);
+    assert!(
+        ask(&mut tcp, "www.example.test.")
+            .await
+            .unwrap()
+            .answers
+            .len()
+            == 1
+    );
 }

@@ -13,9 +13,7 @@ use crate::harness::*;
 /// A connection from `local` (another loopback address stands for another client).
 async fn connect_from(local: &str, relay: SocketAddr) -> TcpStream {
     let socket = TcpSocket::new_v4().unwrap();
-    socket
-        .bind(format!("{local}:0").parse().unwrap())
-        .unwrap();
+    socket.bind(format!("{local}:0").parse().unwrap()).unwrap();
     socket.connect(relay).await.unwrap()
 }
 
@@ -63,7 +61,11 @@ async fn one_client_cannot_hold_every_connection() {
     assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
     // ...while another client (the CA) is still served.
     let mut other = connect_from("127.0.0.2", relay.addr).await;
-    assert!(exchange(&mut other, "a.test").await.starts_with("HTTP/1.1 404"));
+    assert!(
+        exchange(&mut other, "a.test")
+            .await
+            .starts_with("HTTP/1.1 404")
+    );
 }
 
 #[tokio::test]
@@ -94,7 +96,12 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 #[tokio::test]
 async fn a_slow_target_is_not_taken_for_an_idle_client() {
     let dns = dns().await;
-    let _target = srv_target(&dns, "slow.test", Behaviour::Slow(Duration::from_millis(700))).await;
+    let _target = srv_target(
+        &dns,
+        "slow.test",
+        Behaviour::Slow(Duration::from_millis(700)),
+    )
+    .await;
     let relay = start_with(&dns, |c| {
         c.relay.connections.idle_timeout = Some(Duration::from_millis(200));
     })
@@ -115,9 +122,7 @@ async fn a_connection_that_keeps_sending_requests_ends_at_its_lifetime() {
     // A request every 100 ms: each one restarts the header timer, none is idle.
     let mut answered = 0;
     while started.elapsed() < Duration::from_secs(5) {
-        let sent = s
-            .write_all(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
-            .await;
+        let sent = s.write_all(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n").await;
         let mut buf = [0u8; 1024];
         match (sent, s.read(&mut buf).await) {
             (Ok(()), Ok(n)) if n > 0 => answered += 1,
@@ -145,7 +150,10 @@ async fn a_rate_limited_client_loses_its_connection() {
     assert!(exchange(&mut s, "a.test").await.starts_with("HTTP/1.1 404"));
     let answer = exchange(&mut s, "a.test").await;
     assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
     let waited = closed_within(&mut s).await;
     assert!(waited < Duration::from_secs(1), "{waited:?}");
 }

@@ -21,7 +21,11 @@ async fn a_lone_dot_target_is_a_404_and_never_falls_back() {
     .await;
     let reply = challenge(relay.addr, "optout.test", "tok").await;
     assert_eq!(reply.status, 404);
-    assert!(reply.details().contains("no validation here"), "{}", reply.details());
+    assert!(
+        reply.details().contains("no validation here"),
+        "{}",
+        reply.details()
+    );
     assert_eq!(fallback.connections(), 0);
 }
 
@@ -34,7 +38,11 @@ async fn nxdomain_and_nodata_are_404_by_default() {
     for domain in ["nxdomain.test", "nodata.test"] {
         let reply = challenge(relay.addr, domain, "tok").await;
         assert_eq!(reply.status, 404, "{domain}: {reply:?}");
-        assert!(reply.details().contains("no SRV record"), "{}", reply.details());
+        assert!(
+            reply.details().contains("no SRV record"),
+            "{}",
+            reply.details()
+        );
     }
 }
 

@@ -108,7 +108,11 @@ async fn every_target_failing_is_a_502_that_says_what_was_tried() {
         "{}",
         reply.details()
     );
-    assert!(reply.details().contains("connect failed"), "{}", reply.details());
+    assert!(
+        reply.details().contains("connect failed"),
+        "{}",
+        reply.details()
+    );
 }
 
 #[tokio::test]

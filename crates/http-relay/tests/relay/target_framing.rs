@@ -185,7 +185,11 @@ async fn ambiguous_or_garbled_answers_move_on_then_are_a_502() {
         "malformed response head",
         "101 Switching Protocols",
     ] {
-        assert!(reply.details().contains(expected), "{expected}: {}", reply.details());
+        assert!(
+            reply.details().contains(expected),
+            "{expected}: {}",
+            reply.details()
+        );
     }
     assert_eq!(
         (
@@ -206,7 +210,9 @@ async fn a_body_cut_short_is_a_502() {
     let reply = challenge(relay.addr, "short.test", "tok").await;
     assert_eq!(reply.status, 502, "{reply:?}");
     assert!(
-        reply.details().contains("closed before the end of the body"),
+        reply
+            .details()
+            .contains("closed before the end of the body"),
         "{}",
         reply.details()
     );

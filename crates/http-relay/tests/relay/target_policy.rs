@@ -90,7 +90,11 @@ async fn loopback_forms_are_refused_unless_loopback_is_allowed() {
     ] {
         let reply = challenge(relay.addr, domain, "tok").await;
         assert_eq!(reply.status, 502, "{domain}");
-        assert!(reply.details().contains(why), "{domain}: {}", reply.details());
+        assert!(
+            reply.details().contains(why),
+            "{domain}: {}",
+            reply.details()
+        );
     }
     assert_eq!(
         target.connections(),

@@ -25,7 +25,13 @@ async fn a_failed_challenge_tells_the_requester_nothing_about_the_targets() {
     let reply = challenge(relay.addr, "scan.test", "tok").await;
     assert_eq!(reply.status, 502);
     assert_eq!(reply.body, "no validation target could be reached\n");
-    for leak in ["127.0.0", "scan.test", &dead.to_string(), "refused", "connect"] {
+    for leak in [
+        "127.0.0",
+        "scan.test",
+        &dead.to_string(),
+        "refused",
+        "connect",
+    ] {
         assert!(!reply.body.contains(leak), "{leak} in {:?}", reply.body);
         assert!(
             reply.headers.iter().all(|(_, v)| !v.contains(leak)),

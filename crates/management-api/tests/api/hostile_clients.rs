@@ -56,9 +56,15 @@ async fn a_client_that_keeps_failing_to_authenticate_is_refused_before_hashing()
     }
     assert_eq!(statuses, [401, 401, 401, 429, 429]);
     // Even the right token waits: the client is refused as a whole for a while.
-    assert_eq!(status_from("127.0.0.1", api.addr, &list_with(ADMIN)).await, 429);
+    assert_eq!(
+        status_from("127.0.0.1", api.addr, &list_with(ADMIN)).await,
+        429
+    );
     // Another client is not affected.
-    assert_eq!(status_from("127.0.0.2", api.addr, &list_with(ADMIN)).await, 200);
+    assert_eq!(
+        status_from("127.0.0.2", api.addr, &list_with(ADMIN)).await,
+        200
+    );
     // acme-dns credentials count against the same budget.
     let update = "POST /update HTTP/1.1\r\nHost: api\r\nX-Api-User: 3f0f4b7e-1c1e-4c1a-9d6e-1b2c3d4e5f60\r\n\
         X-Api-Key: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
@@ -71,7 +77,8 @@ async fn a_client_that_keeps_failing_to_authenticate_is_refused_before_hashing()
 
 #[tokio::test]
 async fn registration_can_be_closed_limited_to_networks_and_rate_limited() {
-    let register = "POST /register HTTP/1.1\r\nHost: api\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let register =
+        "POST /register HTTP/1.1\r\nHost: api\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     let closed = Api::start_with(ApiSettings {
         registration: RegistrationPolicy {
             enabled: false,
@@ -119,22 +126,38 @@ async fn records_quotas_hold_per_key_scope_and_per_zone() {
     let owner = format!("_acme-challenge._tcp.w.{ZONE}");
     for port in [8001, 8002] {
         let reply = api
-            .call(Method::POST, "/v1/records", Some(&token), Some(srv(&owner, port)))
+            .call(
+                Method::POST,
+                "/v1/records",
+                Some(&token),
+                Some(srv(&owner, port)),
+            )
             .await;
         assert_eq!(reply.status, StatusCode::CREATED);
     }
     // The same record again adds nothing, so it passes the quota.
     let again = api
-        .call(Method::POST, "/v1/records", Some(&token), Some(srv(&owner, 8002)))
+        .call(
+            Method::POST,
+            "/v1/records",
+            Some(&token),
+            Some(srv(&owner, 8002)),
+        )
         .await;
     assert_eq!(again.status, StatusCode::CREATED);
     let over = api
-        .call(Method::POST, "/v1/records", Some(&token), Some(srv(&owner, 8003)))
+        .call(
+            Method::POST,
+            "/v1/records",
+            Some(&token),
+            Some(srv(&owner, 8003)),
+        )
         .await;
     assert!(over.assert_problem(403).contains("quota"));
     // The zone's quota binds the admin too.
     for n in 0..3 {
-        api.add(srv(&format!("_acme-challenge._tcp.z{n}.{ZONE}"), 8000)).await;
+        api.add(srv(&format!("_acme-challenge._tcp.z{n}.{ZONE}"), 8000))
+            .await;
     }
     let reply = api
         .admin(
@@ -182,10 +205,19 @@ async fn a_key_limited_to_a_network_sees_the_client_behind_a_trusted_proxy() {
         )
     };
     // From the proxy: the forwarded client decides.
-    assert_eq!(status_from("127.0.0.1", api.addr, &request("198.51.100.7")).await, 200);
-    assert_eq!(status_from("127.0.0.1", api.addr, &request("203.0.113.7")).await, 403);
+    assert_eq!(
+        status_from("127.0.0.1", api.addr, &request("198.51.100.7")).await,
+        200
+    );
+    assert_eq!(
+        status_from("127.0.0.1", api.addr, &request("203.0.113.7")).await,
+        403
+    );
     // From anyone else, the header is ignored.
-    assert_eq!(status_from("127.0.0.2", api.addr, &request("198.51.100.7")).await, 403);
+    assert_eq!(
+        status_from("127.0.0.2", api.addr, &request("198.51.100.7")).await,
+        403
+    );
 }
 
 #[tokio::test]
@@ -201,10 +233,20 @@ async fn idle_floods_are_capped_per_client_and_silent_connections_closed() {
         held.push(TcpStream::connect(api.addr).await.unwrap());
     }
     let started = Instant::now();
-    assert_eq!(status_from("127.0.0.1", api.addr, &list_with(ADMIN)).await, 0);
-    assert!(started.elapsed() < Duration::from_millis(250), "{:?}", started.elapsed());
+    assert_eq!(
+        status_from("127.0.0.1", api.addr, &list_with(ADMIN)).await,
+        0
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
     // Meanwhile another client is served.
-    assert_eq!(status_from("127.0.0.2", api.addr, &list_with(ADMIN)).await, 200);
+    assert_eq!(
+        status_from("127.0.0.2", api.addr, &list_with(ADMIN)).await,
+        200
+    );
     for mut silent in held {
         let mut rest = Vec::new();
         let closed =

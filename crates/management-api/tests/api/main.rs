@@ -10,8 +10,8 @@
 
 mod acme_dns;
 mod credentials;
-mod hostile_clients;
 mod harness;
+mod hostile_clients;
 mod keys;
 mod openapi;
 mod records;
