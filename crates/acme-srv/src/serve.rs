@@ -220,7 +220,8 @@ fn fit_connection_caps(config: &mut Config, parts: Parts) {
         let relay = config.relay.connections.resolve(Connections::RELAY);
         // A relayed challenge holds the client's socket and the target's.
         claims.push(("relay.connections.max", relay.max, 2));
-        reserve += http_relay::target_pool::MAX_IDLE_TOTAL as u64;
+        // Its pool of idle target connections (a smaller share under a low limit).
+        reserve += (http_relay::target_pool::MAX_IDLE_TOTAL as u64).min(limit / 8);
     }
     if let Some(api) = config.api.as_ref().filter(|_| parts.api) {
         claims.push((

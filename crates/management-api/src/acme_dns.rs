@@ -83,7 +83,11 @@ impl AcmeDnsFailure {
 impl From<record_store::StoreError> for AcmeDnsFailure {
     fn from(error: record_store::StoreError) -> Self {
         tracing::error!(%error, "acme-dns API: store operation failed");
-        Self::DB_ERROR
+        if error.storage_fault().is_some() {
+            Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+        } else {
+            Self::DB_ERROR
+        }
     }
 }
 

@@ -115,6 +115,11 @@ impl ApiError {
                 "Too many requests",
             ),
             Self::QuotaExceeded(_) => (StatusCode::FORBIDDEN, "quota-exceeded", "Quota exceeded"),
+            Self::Store(error) if error.storage_fault().is_some() => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store-unavailable",
+                "Record store unavailable",
+            ),
             Self::Store(_) | Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal-error",
@@ -128,6 +133,10 @@ impl ApiError {
         let (status, slug, title) = self.kind();
         let detail = match self {
             Self::Store(StoreError::Conflict(what)) => format!("{what} already exists"),
+            Self::Store(error) if error.storage_fault().is_some() => format!(
+                "the record store cannot write now: {}; nothing was changed, try again later",
+                error.storage_fault().unwrap_or_default()
+            ),
             Self::Store(_) => "the record store failed; the server log has the cause".to_owned(),
             Self::Internal(_) => "internal error; the server log has the cause".to_owned(),
             other => other.to_string(),

@@ -60,6 +60,26 @@ pub enum StoreError {
     Interrupted(#[source] tokio::task::JoinError),
 }
 
+impl StoreError {
+    /// When the storage under the store refuses the work (a full disk, a read-only
+    /// file system, I/O errors), what is wrong, in words for the client and the log.
+    /// Such errors end when the operator fixes the storage; nothing was changed.
+    pub fn storage_fault(&self) -> Option<&'static str> {
+        let Self::Database(sqlx::Error::Database(error)) = self else {
+            return None;
+        };
+        let code: i32 = error.code()?.parse().ok()?;
+        // SQLite's primary result code is the low byte of the extended one.
+        match code & 0xff {
+            13 => Some("the disk holding the store is full"),
+            8 => Some("the store's file system is read-only"),
+            10 => Some("the store's disk reports I/O errors"),
+            14 => Some("the store's file cannot be opened"),
+            _ => None,
+        }
+    }
+}
+
 /// What changed after a serial: see [`RecordStore::changes_since`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Changes {

@@ -107,6 +107,22 @@ impl SqliteStore {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A transaction whose COMMIT failed (a full disk, an I/O error) can leave
+            // the connection inside it; every later write would then fail with
+            // "begin_with at non-zero transaction depth" until a restart. Such a
+            // connection is closed (rolling the transaction back) and a fresh one opened.
+            .before_acquire(|connection, _| {
+                Box::pin(async move {
+                    use sqlx::Connection as _;
+                    let stuck = connection.is_in_transaction();
+                    if stuck {
+                        tracing::warn!(
+                            "the store's writer connection was left inside a failed transaction; reopening it"
+                        );
+                    }
+                    Ok(!stuck)
+                })
+            })
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&writer).await?;

@@ -121,6 +121,27 @@ impl<V: Clone> AnswerCache<V> {
         })
     }
 
+    /// After the upstream failed: the entry for `name`/`record_type` if it is within its
+    /// stale window, made fresh again for `recheck` (never beyond its stale window), so
+    /// that the next lookups use it at once instead of each waiting for the upstream to
+    /// fail again (RFC 8767's failure recheck timer).
+    pub fn get_stale_and_hold(
+        &self,
+        name: &str,
+        record_type: RecordType,
+        recheck: Duration,
+    ) -> Option<V> {
+        let index = type_index(record_type)?;
+        let now = Instant::now();
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let entry = inner.names.get_mut(&*lowercase(name))?.entries[index].as_mut()?;
+        if now >= entry.stale_until {
+            return None;
+        }
+        entry.fresh_until = (now + recheck).min(entry.stale_until);
+        Some(entry.value.clone())
+    }
+
     /// Stores `value` for `ttl` (nothing for a type that is not cached).
     pub fn insert(&self, name: &str, record_type: RecordType, value: V, ttl: Duration) {
         let Some(index) = type_index(record_type) else {
@@ -210,6 +231,26 @@ mod tests {
         assert_eq!(cache.get_stale("a.test", RecordType::SRV), Some(7));
         tokio::time::advance(Duration::from_secs(60)).await;
         assert_eq!(cache.get_stale("a.test", RecordType::SRV), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stale_answer_held_after_a_failure_is_fresh_for_the_recheck_time_only() {
+        let cache = AnswerCache::new(10, Duration::from_secs(60));
+        cache.insert("a.test", RecordType::SRV, 7, Duration::from_secs(1));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(cache.get("a.test", RecordType::SRV), Cached::Miss);
+        let held = cache.get_stale_and_hold("a.test", RecordType::SRV, Duration::from_secs(5));
+        assert_eq!(held, Some(7));
+        // The next lookups find it without asking upstream...
+        tokio::time::advance(Duration::from_secs(4)).await;
+        assert_eq!(cache.get("a.test", RecordType::SRV), Cached::Fresh(7));
+        // ...until the recheck time is over.
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(cache.get("a.test", RecordType::SRV), Cached::Miss);
+        // Never beyond the stale window.
+        tokio::time::advance(Duration::from_secs(58)).await;
+        let late = cache.get_stale_and_hold("a.test", RecordType::SRV, Duration::from_secs(5));
+        assert_eq!(late, None);
     }
 
     #[tokio::test(start_paused = true)]

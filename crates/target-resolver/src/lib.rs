@@ -27,4 +27,6 @@ pub mod policy;
 pub mod resolver;
 
 pub use policy::{Refusal, TargetPolicy};
-pub use resolver::{Addresses, ResolveError, ResolverOptions, SrvAnswer, TargetResolver};
+pub use resolver::{
+    Addresses, ResolveError, ResolverOptions, STALE_RECHECK, SrvAnswer, TargetResolver,
+};

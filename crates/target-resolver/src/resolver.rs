@@ -86,6 +86,12 @@ enum Answer {
 /// CNAME hops followed for one SRV owner name at most.
 const MAX_CNAME_HOPS: usize = 8;
 
+/// After the upstream failed for a name, how long its stale answer is used without
+/// asking again (RFC 8767 §5 suggests 30 s; shorter here, so that a changed SRV record
+/// takes effect soon after the upstream is back). Only the first lookup per name in each
+/// such period waits for the upstream to fail.
+pub const STALE_RECHECK: Duration = Duration::from_secs(5);
+
 /// Why a lookup gave no answer at all (not even a stale one).
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
@@ -340,8 +346,11 @@ impl TargetResolver {
                 )
             }
             Err(source) => {
-                if let Some(stale) = self.cache.get_stale(fqdn, record_type) {
-                    tracing::warn!(name = %fqdn, %record_type, error = %source, "upstream failed, serving stale answer");
+                if let Some(stale) = self
+                    .cache
+                    .get_stale_and_hold(fqdn, record_type, STALE_RECHECK)
+                {
+                    tracing::warn!(name = %fqdn, %record_type, error = %source, recheck = ?STALE_RECHECK, "upstream failed, serving stale answer");
                     self.counters.increment(record_type, Source::Stale);
                     return Ok(stale);
                 }

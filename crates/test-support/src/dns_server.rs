@@ -107,22 +107,10 @@ impl TestDns {
             InMemoryZoneHandler::new(origin.clone(), records, ZoneType::Primary, AxfrPolicy::Deny)
                 .expect("zone with SOA"),
         );
-        let mut catalog = Catalog::new();
-        catalog.upsert(
-            LowerName::from(&origin),
-            vec![zone.clone() as Arc<dyn ZoneHandler>],
-        );
         let questions = Arc::new(Mutex::new(Vec::new()));
-        let handler = RecordingCatalog {
-            catalog,
-            questions: questions.clone(),
-        };
-
         let (udp, tcp) = bind_same_port().await;
         let addr = udp.local_addr().unwrap();
-        let mut server = Server::new(handler);
-        server.register_socket(udp);
-        server.register_listener(tcp, Duration::from_secs(5), 64 * 1024);
+        let server = serve(&origin, &zone, &questions, udp, tcp);
         Self {
             addr,
             origin,
@@ -130,6 +118,15 @@ impl TestDns {
             questions,
             server: Some(server),
         }
+    }
+
+    /// Answers again after [`TestDns::stop`], on the same address and with the same
+    /// records (an upstream DNS server coming back).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let udp = UdpSocket::bind(self.addr).await.expect("rebind udp");
+        let tcp = TcpListener::bind(self.addr).await.expect("rebind tcp");
+        self.server = Some(serve(&self.origin, &self.zone, &self.questions, udp, tcp));
     }
 
     /// The address the server answers on (UDP and TCP).
@@ -253,6 +250,29 @@ impl TestDns {
                 .expect("dns server shutdown");
         }
     }
+}
+
+/// A hickory server answering for `zone` on `udp` and `tcp`, recording questions.
+fn serve(
+    origin: &Name,
+    zone: &Arc<InMemoryZoneHandler>,
+    questions: &Arc<Mutex<Vec<Question>>>,
+    udp: UdpSocket,
+    tcp: TcpListener,
+) -> Server<RecordingCatalog> {
+    let mut catalog = Catalog::new();
+    catalog.upsert(
+        LowerName::from(origin),
+        vec![zone.clone() as Arc<dyn ZoneHandler>],
+    );
+    let handler = RecordingCatalog {
+        catalog,
+        questions: questions.clone(),
+    };
+    let mut server = Server::new(handler);
+    server.register_socket(udp);
+    server.register_listener(tcp, Duration::from_secs(5), 64 * 1024);
+    server
 }
 
 /// Parses an absolute name; a missing trailing dot is added.
