@@ -478,6 +478,18 @@ impl Config {
                     "at least one address is needed".into(),
                 ));
             }
+            if dns.rate_limit.ipv4_prefix > 32 {
+                return Err(invalid(
+                    "dns.rate_limit.ipv4_prefix",
+                    "must be 0 to 32".into(),
+                ));
+            }
+            if dns.rate_limit.ipv6_prefix > 128 {
+                return Err(invalid(
+                    "dns.rate_limit.ipv6_prefix",
+                    "must be 0 to 128".into(),
+                ));
+            }
             let mut origins = std::collections::BTreeSet::new();
             for (i, zone) in dns.zones.iter().enumerate() {
                 let key = format!("dns.zones[{i}].origin");

@@ -116,3 +116,24 @@ fn dns_and_api_tables_are_optional_and_checked() {
         "{e}"
     );
 }
+
+#[test]
+fn connection_and_rate_limit_values_are_checked_with_their_key() {
+    let e = err("[api]\n[api.connections]\nclient_ipv6_prefix = 129\n");
+    assert!(
+        e.contains("api.connections.client_ipv6_prefix: must be 0 to 128"),
+        "{e}"
+    );
+    let e = err("[relay.connections]\nidle_timeout = \"0s\"\n");
+    assert!(
+        e.contains("relay.connections.idle_timeout: must be longer than zero"),
+        "{e}"
+    );
+    let e = err("[dns]\n[dns.rate_limit]\nipv4_prefix = 33\n");
+    assert!(
+        e.contains("dns.rate_limit.ipv4_prefix: must be 0 to 32"),
+        "{e}"
+    );
+    let e = err("[relay.limits]\nmax_connections = 5\n");
+    assert!(e.contains("unknown field `max_connections`"), "{e}");
+}

@@ -76,6 +76,12 @@ pub struct Bench {
 
 impl Bench {
     pub async fn start() -> Self {
+        Self::start_under(&[], "").await
+    }
+
+    /// Starts the process through `wrapper` (e.g. `prlimit --nofile=…`), when not empty,
+    /// with `extra` TOML tables appended to the configuration.
+    pub async fn start_under(wrapper: &[&str], extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Tmpfs::mount(dir.path(), "4m");
         let dns = TestDns::start("fault.test.", 1).await;
@@ -124,15 +130,23 @@ admin_token = "{TOKEN}"
 listen = "127.0.0.1:0"
 [store]
 url = "sqlite://{store}/acme-srv.sqlite"
+{extra}
 "#,
                 dns = dns.addr(),
                 store = store.path.display(),
             ),
         )
         .unwrap();
-        let srv = AcmeSrv::start(BIN, &["serve", "--config", &config.to_string_lossy()])
-            .await
-            .unwrap();
+        let config = config.to_string_lossy();
+        let serve = [BIN, "serve", "--config", &config];
+        let srv = match wrapper.split_first() {
+            None => AcmeSrv::start(BIN, &serve[1..]).await,
+            Some((program, args)) => {
+                let args: Vec<&str> = args.iter().copied().chain(serve).collect();
+                AcmeSrv::start(program, &args).await
+            }
+        }
+        .unwrap();
         // The DNS server must be able to stop and come back on its address.
         dns.clear_questions();
         Self {

@@ -13,5 +13,6 @@
     clippy::print_stdout
 )]
 
+mod descriptors;
 mod harness;
 mod phases;
