@@ -72,11 +72,28 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             #[allow(clippy::print_stderr)]
             {
-                eprintln!("acme-srv: {e:#}");
+                eprintln!("acme-srv: {}", error_chain(&e));
             }
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `e` and its causes, joined by `: `; a cause already spelled out by the message
+/// before it (library errors often show their source in their own text) is left out.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
 }
 
 fn check_config(file: &std::path::Path) -> anyhow::Result<()> {

@@ -85,7 +85,10 @@ async fn accept_errors_back_off_and_accepting_resumes() {
     let errors = accept_errors(&handle);
     // 5, 10, 20, 40, 80, 160, 320 ms: about seven failed attempts in 700 ms, where a
     // loop without back-off makes thousands.
-    assert!((3..=12).contains(&errors), "{errors} failed accepts in 700 ms");
+    assert!(
+        (3..=12).contains(&errors),
+        "{errors} failed accepts in 700 ms"
+    );
     let mut accepted = 0;
     while accepted_rx.try_recv().is_ok() {
         accepted += 1;

@@ -10,6 +10,7 @@ use crate::harness::{Bench, ca_round, connect_from};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_flood_cannot_take_the_descriptors_the_relay_and_dns_need() {
+    let _alone = crate::harness::one_at_a_time().await;
     // An API allowed far more connections than there are descriptors, as an operator
     // might configure it.
     let bench = Bench::start_under(
@@ -52,5 +53,42 @@ async fn an_api_flood_cannot_take_the_descriptors_the_relay_and_dns_need() {
         log.contains("connection cap lowered to fit the open-file limit")
             && log.contains("open_file_limit=1024"),
         "{log}"
+    );
+}
+
+/// A store on a read-only file system: the process refuses to start, and says which
+/// store and why, once.
+#[tokio::test]
+async fn a_store_on_a_read_only_file_system_is_a_clear_error_at_start() {
+    let _alone = crate::harness::one_at_a_time().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::harness::Tmpfs::mount_read_only(dir.path());
+    let config = dir.path().join("acme-srv.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[dns]\nlisten = [\"127.0.0.1:0\"]\n[[dns.zones]]\norigin = \"ro.test\"\n\
+             [store]\nurl = \"sqlite://{}/acme-srv.sqlite\"\n",
+            store.path.display()
+        ),
+    )
+    .unwrap();
+    let (ok, output) = test_support::binary::run_to_end(
+        env!("CARGO_BIN_EXE_acme-srv"),
+        &["serve", "--config", &config.to_string_lossy()],
+    )
+    .await
+    .unwrap();
+    assert!(!ok, "{output}");
+    let expected = format!(
+        "opening store sqlite://{}/acme-srv.sqlite",
+        store.path.display()
+    );
+    assert!(output.contains(&expected), "{output}");
+    assert!(output.contains("unable to open database file"), "{output}");
+    assert_eq!(
+        output.matches("unable to open database file").count(),
+        1,
+        "{output}"
     );
 }

@@ -22,6 +22,13 @@ pub const HANGING: &str = "hang.fault.test";
 /// Bursts per phase, 5 requests each.
 pub const BURSTS: usize = 30;
 
+/// Held by each test for its whole run: the tests of this binary measure latencies and
+/// exhaust resources, so they run one at a time.
+pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}
+
 /// A tmpfs mounted for the store, unmounted on drop.
 pub struct Tmpfs {
     pub path: PathBuf,
@@ -47,6 +54,24 @@ impl Tmpfs {
             status.success(),
             "the disk-full fault needs a small tmpfs: `mount -t tmpfs` failed ({status}); \
              run the tests as root (tests/run does, in CI)"
+        );
+        Self { path }
+    }
+}
+
+impl Tmpfs {
+    /// An empty tmpfs mounted read-only at a new folder under `parent`.
+    pub fn mount_read_only(parent: &Path) -> Self {
+        let path = parent.join("read-only");
+        std::fs::create_dir_all(&path).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m,ro", "tmpfs"])
+            .arg(&path)
+            .status()
+            .expect("running mount");
+        assert!(
+            status.success(),
+            "mounting a read-only tmpfs failed ({status}); run as root"
         );
         Self { path }
     }

@@ -114,6 +114,7 @@ async fn dns_udp_answers(bench: &Bench) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn challenges_keep_succeeding_through_every_fault() {
+    let _alone = crate::harness::one_at_a_time().await;
     let mut bench = Bench::start().await;
     let relay = bench.relay();
     ca_round(relay, 5, "warm").await;
