@@ -301,6 +301,34 @@ mod tests {
         assert!(!verify_secret("s3cret", "not a phc string"));
     }
 
+    /// A flood of credentials queues for a verification permit instead of filling the
+    /// blocking pool: with every permit taken, a verification waits.
+    #[tokio::test]
+    async fn verifications_wait_for_a_permit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = record_store::SqliteStore::open(&dir.path().join("s.db"))
+            .await
+            .unwrap();
+        let settings = crate::ApiSettings {
+            quotas: crate::Quotas {
+                concurrent_verifications: 1,
+                ..crate::Quotas::default()
+            },
+            ..crate::ApiSettings::default()
+        };
+        let state = ApiState::new(std::sync::Arc::new(store), settings);
+        let phc = hash_secret("right");
+        let held = state.guards.verifications.acquire().await.unwrap();
+        let waiting = {
+            let (state, phc) = (state.clone(), phc.clone());
+            tokio::spawn(async move { verify_secret_blocking(&state, "right".into(), phc).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!waiting.is_finished(), "verified without a permit");
+        drop(held);
+        assert!(waiting.await.unwrap());
+    }
+
     #[test]
     fn only_secret_shaped_values_are_worth_a_hash() {
         assert!(is_secret_shaped(&random_base64url(32)));
