@@ -48,6 +48,9 @@
 pub mod authority;
 mod encoded;
 mod fast_path;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod records;
 pub mod server;
 pub mod snapshot;
