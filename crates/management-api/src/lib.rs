@@ -52,6 +52,9 @@
 mod acme_dns;
 mod auth;
 mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod openapi;
 mod problem;
