@@ -14,7 +14,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::net::UdpSocket;
 
-use crate::harness::{TestServer, dig, query, udp_exchange, udp_query};
+use crate::harness::{TestServer, dig, query, tcp_exchange, udp_exchange, udp_query};
 
 /// Panics outside the test files themselves (in the server, hickory, or a task they
 /// spawn), counted by a panic hook.
@@ -421,10 +421,13 @@ async fn a_question_pointing_into_the_header_gets_a_decodable_answer() {
         0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x00,
         0x01, 0x00, 0x01,
     ];
-    let reply = udp_exchange(server.addr, &query, Duration::from_secs(5))
+    let udp = udp_exchange(server.addr, &query, Duration::from_secs(5))
         .await
         .expect("an answer");
-    assert_eq!(reply[..2], query[..2]);
-    let decoded = Message::from_vec(&reply);
-    assert!(decoded.is_ok(), "{decoded:?}: {reply:02x?}");
+    let tcp = tcp_exchange(server.addr, &query).await;
+    for (transport, reply) in [("TCP", tcp), ("UDP", udp)] {
+        assert_eq!(reply[..2], query[..2], "{transport}");
+        let decoded = Message::from_vec(&reply);
+        assert!(decoded.is_ok(), "{transport}: {decoded:?}: {reply:02x?}");
+    }
 }
