@@ -132,7 +132,15 @@ impl Authority {
         let Ok(header) = Header::read(&mut decoder) else {
             return false;
         };
-        let request = match Request::from_bytes(raw.to_vec(), src, protocol) {
+        let parsed = if question_has_pointer(raw) {
+            // Queries do not compress their questions, and the questions are echoed: a
+            // pointer could point into the response's header, and the answer would not
+            // decode.
+            Err("a compression pointer in the question section".to_owned())
+        } else {
+            Request::from_bytes(raw.to_vec(), src, protocol).map_err(|e| e.to_string())
+        };
+        let request = match parsed {
             Ok(request) => request,
             Err(error) => {
                 tracing::debug!(id = header.metadata.id, %src, %error, "unparseable DNS message: FORMERR");
@@ -250,6 +258,29 @@ impl Prepared {
             iter::empty::<&Record>(),
         )
     }
+}
+
+/// Whether a name in the question section (QDCOUNT names after the header, each
+/// followed by type and class) uses a compression pointer.
+fn question_has_pointer(raw: &[u8]) -> bool {
+    let count = raw.get(4..6).map_or(0, |c| u16::from_be_bytes([c[0], c[1]]));
+    let mut at = HEADER_LEN;
+    for _ in 0..count {
+        loop {
+            let Some(&len) = raw.get(at) else {
+                return false;
+            };
+            if len & 0xc0 != 0 {
+                return true;
+            }
+            at += 1 + usize::from(len);
+            if len == 0 {
+                break;
+            }
+        }
+        at += 4;
+    }
+    false
 }
 
 /// Encodes a response as hickory's `ResponseHandle` does: at most `max_size` bytes,

@@ -51,6 +51,9 @@
 pub mod authority;
 mod encoded;
 mod fast_path;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod rate_limit;
 pub mod records;
 pub mod server;

@@ -120,7 +120,7 @@ pub(crate) struct RegisterRequest {
     /// Networks allowed to call `/update` for this registration; any when empty.
     #[serde(default)]
     #[schema(value_type = Vec<Cidr>, max_items = 32)]
-    allowfrom: Vec<String>,
+    pub(crate) allowfrom: Vec<String>,
 }
 
 /// A new registration's credentials (the password is shown only now).
@@ -144,10 +144,10 @@ pub(crate) struct RegisterResponse {
 pub(crate) struct UpdateRequest {
     /// The registration's subdomain.
     #[schema(value_type = Uuid)]
-    subdomain: String,
+    pub(crate) subdomain: String,
     /// The TXT value: 43 base64url characters.
     #[schema(value_type = AcmeDnsTxt)]
-    txt: String,
+    pub(crate) txt: String,
 }
 
 /// The value now published.
@@ -422,7 +422,7 @@ async fn read_body(request: Request, state: &ApiState) -> Result<Bytes, AcmeDnsF
 }
 
 /// Parses an optional JSON object body (empty or `null` means all defaults).
-fn parse_optional<T: DeserializeOwned + Default>(
+pub(crate) fn parse_optional<T: DeserializeOwned + Default>(
     body: &[u8],
     fields: &[&str],
 ) -> Result<T, AcmeDnsFailure> {
@@ -436,7 +436,10 @@ fn parse_optional<T: DeserializeOwned + Default>(
 
 /// Parses a JSON object body, matching `fields` case-insensitively as Go's
 /// `encoding/json` does (an exact match wins); other members are ignored.
-fn parse_object<T: DeserializeOwned>(body: &[u8], fields: &[&str]) -> Result<T, AcmeDnsFailure> {
+pub(crate) fn parse_object<T: DeserializeOwned>(
+    body: &[u8],
+    fields: &[&str],
+) -> Result<T, AcmeDnsFailure> {
     let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
         return Err(AcmeDnsFailure::MALFORMED);
     };

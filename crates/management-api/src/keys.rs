@@ -207,13 +207,13 @@ pub(crate) async fn create(
 }
 
 /// The parts of a new key, checked.
-struct ValidKey {
-    description: String,
-    scopes: Vec<KeyScope>,
-    source_cidrs: Vec<IpNet>,
+pub(crate) struct ValidKey {
+    pub(crate) description: String,
+    pub(crate) scopes: Vec<KeyScope>,
+    pub(crate) source_cidrs: Vec<IpNet>,
 }
 
-fn validate(state: &ApiState, body: NewKey) -> Result<ValidKey, ApiError> {
+pub(crate) fn validate(state: &ApiState, body: NewKey) -> Result<ValidKey, ApiError> {
     if body.description.chars().count() > validation::MAX_DESCRIPTION_CHARS {
         return Err(ApiError::Invalid(format!(
             "description longer than {} characters",

@@ -60,6 +60,9 @@
 mod acme_dns;
 mod auth;
 mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod guards;
 mod keys;
 mod openapi;

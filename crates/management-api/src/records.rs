@@ -239,7 +239,7 @@ impl<'de> Deserialize<'de> for NewRecordData {
 
 impl NewRecordData {
     /// Checks the values and converts to the store's form.
-    fn into_data(self) -> Result<RecordData, ApiError> {
+    pub(crate) fn into_data(self) -> Result<RecordData, ApiError> {
         let data = match self {
             Self::A(AData { address, .. }) => RecordData::A { address },
             Self::Aaaa(AaaaData { address, .. }) => RecordData::Aaaa { address },
@@ -287,14 +287,14 @@ impl NewRecordData {
 pub(crate) struct NewRecord {
     /// Owner name, inside a served zone (a trailing dot and any letter case are fine).
     #[schema(value_type = OwnerName)]
-    owner: String,
+    pub(crate) owner: String,
     /// Time to live, seconds.
     #[serde(deserialize_with = "extract::integer")]
     #[schema(minimum = 1, maximum = 604_800)]
-    ttl: u32,
+    pub(crate) ttl: u32,
     /// The type and its data.
     #[serde(flatten)]
-    data: NewRecordData,
+    pub(crate) data: NewRecordData,
 }
 
 macro_rules! rrset_body {
@@ -312,7 +312,7 @@ macro_rules! rrset_body {
         }
 
         impl $name {
-            fn into_parts(self) -> (u32, Vec<NewRecordData>) {
+            pub(crate) fn into_parts(self) -> (u32, Vec<NewRecordData>) {
                 (self.ttl, self.records.into_iter().map(Into::into).collect())
             }
         }
@@ -689,7 +689,7 @@ async fn check_quotas(
 }
 
 /// Refuses a body whose records name a type other than the path's, with a clear reason.
-fn check_item_types(body: &Value, record_type: RecordType) -> Result<(), ApiError> {
+pub(crate) fn check_item_types(body: &Value, record_type: RecordType) -> Result<(), ApiError> {
     let Some(items) = body.get("records").and_then(Value::as_array) else {
         return Ok(()); // The typed parse names what is missing.
     };

@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net};
 use record_store::model::{self, RecordType};
 use regex::Regex;
 
@@ -190,15 +190,29 @@ pub(crate) fn ttl(ttl: u32) -> Result<(), ApiError> {
 }
 
 /// A network in CIDR notation (see [`CIDR_PATTERN`]), with host bits cleared.
+///
+/// An IPv4-mapped IPv6 network (`::ffff:a00:0/104`) becomes the IPv4 network it stands
+/// for (`10.0.0.0/8`): client addresses are compared in canonical form (see
+/// [`ip_allowed`]), so as IPv6 it would match no client, and it would be shown as
+/// `::ffff:10.0.0.0/104`, a form the pattern refuses (found by fuzzing, `api_json`).
 pub(crate) fn cidr(raw: &str) -> Result<IpNet, String> {
     if !CIDR_RE.is_match(raw) {
         return Err(format!(
             "{raw:?} is not a network in CIDR notation (such as 10.0.0.0/8 or 2001:db8::/32)"
         ));
     }
-    raw.parse::<IpNet>()
+    let net = raw
+        .parse::<IpNet>()
         .map(|net| net.trunc())
-        .map_err(|error| format!("{raw:?}: {error}"))
+        .map_err(|error| format!("{raw:?}: {error}"))?;
+    let mapped = match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => v6
+            .addr()
+            .to_ipv4_mapped()
+            .and_then(|v4| Ipv4Net::new(v4, v6.prefix_len() - 96).ok()),
+        _ => None,
+    };
+    Ok(mapped.map_or(net, IpNet::V4))
 }
 
 /// Whether `ip` is inside one of `networks` (IPv4-mapped IPv6 addresses count as IPv4).
@@ -311,6 +325,27 @@ mod tests {
         ] {
             assert!(cidr(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Found by fuzzing (`api_json`, acme-dns `/register` and `/v1/keys`): a network
+    /// accepted in hexadecimal IPv4-mapped form was shown as `::ffff:1.2.3.4/128`, which
+    /// the API refused when sent back.
+    #[test]
+    fn mapped_networks_become_ipv4_and_read_back_as_shown() {
+        for (raw, shown) in [
+            ("::ffff:102:304/128", "1.2.3.4/32"),
+            ("::ffff:a00:0/104", "10.0.0.0/8"),
+            ("::FFFF:0:0/96", "0.0.0.0/0"),
+            ("::ffff:0:0/95", "::fffe:0:0/95"),
+        ] {
+            let net = cidr(raw).unwrap();
+            assert_eq!(net.to_string(), shown, "{raw}");
+            assert_eq!(cidr(&net.to_string()).unwrap(), net, "{raw}");
+        }
+        let nets = vec![cidr("::ffff:a00:0/104").unwrap()];
+        assert!(ip_allowed(&nets, Some("10.1.2.3".parse().unwrap())));
+        assert!(ip_allowed(&nets, Some("::ffff:10.1.2.3".parse().unwrap())));
+        assert!(!ip_allowed(&nets, Some("11.0.0.1".parse().unwrap())));
     }
 
     #[test]

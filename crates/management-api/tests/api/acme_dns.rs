@@ -176,6 +176,21 @@ async fn goacmedns_field_names_are_accepted() {
     );
 }
 
+/// Found by fuzzing (`api_json`): an IPv4-mapped network in hexadecimal form was
+/// accepted and shown as `::ffff:1.2.3.4/128`, which `/register` then refused; it is
+/// the IPv4 network it stands for, shown so that it is accepted again.
+#[tokio::test]
+async fn mapped_networks_are_shown_as_they_are_accepted() {
+    let api = Api::start().await;
+    let registration = register(&api, r#"{"allowfrom":["::ffff:102:304/128"]}"#).await;
+    assert_eq!(registration["allowfrom"], json!(["1.2.3.4/32"]));
+    let again = json!({"allowfrom": registration["allowfrom"]}).to_string();
+    assert_eq!(
+        register(&api, &again).await["allowfrom"],
+        json!(["1.2.3.4/32"])
+    );
+}
+
 #[tokio::test]
 async fn refused_updates_change_nothing() {
     let api = Api::start().await;
