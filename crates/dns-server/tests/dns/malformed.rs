@@ -228,8 +228,8 @@ async fn malformed_packets_get_formerr_or_nothing() {
 async fn malformed_packets_over_tcp_do_not_break_the_server() {
     count_server_panics();
     let server = TestServer::start().await;
-    for (what, bytes, expect) in battery() {
-        if bytes.len() < 12 || matches!(expect, Expect::Answered(_)) {
+    for (what, bytes, _) in battery() {
+        if bytes.len() < 12 {
             continue;
         }
         let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
