@@ -263,7 +263,9 @@ impl Prepared {
 /// Whether a name in the question section (QDCOUNT names after the header, each
 /// followed by type and class) uses a compression pointer.
 fn question_has_pointer(raw: &[u8]) -> bool {
-    let count = raw.get(4..6).map_or(0, |c| u16::from_be_bytes([c[0], c[1]]));
+    let count = raw
+        .get(4..6)
+        .map_or(0, |c| u16::from_be_bytes([c[0], c[1]]));
     let mut at = HEADER_LEN;
     for _ in 0..count {
         loop {
