@@ -58,6 +58,7 @@ impl Checks {
             acme_dns_zone: zones.first().map(|zone| (*zone).to_owned()),
             txt_keep: 2,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            ..ApiSettings::default()
         };
         let state = ApiState::new(Arc::clone(&store), settings);
         Checks {
