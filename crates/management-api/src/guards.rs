@@ -5,17 +5,12 @@
 //! Clients are counted by `bounded-listener`'s [`ClientKey`] (an IPv4 address, an IPv6
 //! /64 by default), so one subscriber's many IPv6 addresses are one client.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use bounded_listener::{ClientKey, ClientPrefixes, ClientRate};
 use ipnet::IpNet;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
-
-use crate::state::ApiState;
 
 /// Clients tracked by each rate at most.
 const MAX_TRACKED_CLIENTS: usize = 65_536;
@@ -127,35 +122,25 @@ impl Guards {
         }
     }
 
+    /// The client behind a trusted proxy, when `peer` is one and `headers` name a
+    /// client; `None` otherwise.
+    pub(crate) fn forwarded_client(
+        &self,
+        peer: IpAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<IpAddr> {
+        if self.trusted_proxies.is_empty()
+            || !bounded_listener::is_trusted(&self.trusted_proxies, peer)
+        {
+            return None;
+        }
+        bounded_listener::forwarded_client(headers, &self.trusted_proxies)
+    }
+
     /// Whether `ip` may register now (and counts the registration).
     pub(crate) fn may_register(&self, ip: Option<IpAddr>) -> bool {
         self.registrations
             .as_ref()
             .is_none_or(|rate| rate.try_take(self.key(ip), Instant::now()))
     }
-}
-
-/// Middleware: behind a trusted reverse proxy, the client address every handler sees
-/// (`ConnectInfo`) becomes the forwarded client, so source-network checks and per-client
-/// limits apply to the real client rather than to the proxy.
-pub(crate) async fn forwarded_client(
-    State(state): State<ApiState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let guards = &state.guards;
-    if !guards.trusted_proxies.is_empty()
-        && let Some(ConnectInfo(peer)) = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .copied()
-        && bounded_listener::is_trusted(&guards.trusted_proxies, peer.ip())
-        && let Some(client) =
-            bounded_listener::forwarded_client(request.headers(), &guards.trusted_proxies)
-    {
-        request
-            .extensions_mut()
-            .insert(ConnectInfo(SocketAddr::new(client, peer.port())));
-    }
-    next.run(request).await
 }

@@ -196,7 +196,7 @@ pub fn router(store: Arc<dyn RecordStore>, settings: ApiSettings) -> Router {
         .layer(middleware::from_fn(count_request))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            guards::forwarded_client,
+            forwarded_client,
         ))
         .with_state(state)
 }
@@ -268,6 +268,27 @@ pub async fn serve(
         })
     };
     bounded_listener::http1::serve(listeners, bounds, http1, make_service, shutdown).await;
+}
+
+/// Middleware: behind a trusted reverse proxy, the client address every handler sees
+/// (`ConnectInfo`) becomes the forwarded client, so source-network checks and per-client
+/// limits apply to the real client rather than to the proxy.
+async fn forwarded_client(
+    axum::extract::State(state): axum::extract::State<ApiState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Some(ConnectInfo(peer)) = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .copied()
+        && let Some(client) = state.guards.forwarded_client(peer.ip(), request.headers())
+    {
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(client, peer.port())));
+    }
+    next.run(request).await
 }
 
 /// Counts every response by route template and status.
