@@ -247,18 +247,13 @@ fn fit_connection_caps(config: &mut Config, parts: Parts) {
         })
         .collect();
     let caps = bounded_listener::fit_caps(limit, reserve, &fd_claims);
+    let mut lowered = Vec::new();
     for ((key, configured, _), cap) in claims.iter().zip(caps) {
         let cap = u32::try_from(cap).unwrap_or(u32::MAX);
         if cap >= *configured {
             continue;
         }
-        tracing::warn!(
-            key,
-            configured,
-            lowered_to = cap,
-            open_file_limit = limit,
-            "connection cap lowered to fit the open-file limit; raise LimitNOFILE to keep it"
-        );
+        lowered.push(format!("{key} {configured} -> {cap}"));
         match *key {
             "relay.connections.max" => config.relay.connections.max = Some(cap),
             "api.connections.max" => {
@@ -273,6 +268,13 @@ fn fit_connection_caps(config: &mut Config, parts: Parts) {
             }
             _ => config.admin.connections.max = Some(cap),
         }
+    }
+    if !lowered.is_empty() {
+        tracing::warn!(
+            open_file_limit = limit,
+            lowered = %lowered.join(", "),
+            "connection caps lowered to fit the open-file limit (raise LimitNOFILE, or lower the caps, to silence this)"
+        );
     }
 }
 

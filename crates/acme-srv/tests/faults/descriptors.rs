@@ -50,7 +50,7 @@ async fn an_api_flood_cannot_take_the_descriptors_the_relay_and_dns_need() {
         "the process ran out of descriptors:\n{log}"
     );
     assert!(
-        log.contains("connection cap lowered to fit the open-file limit")
+        log.contains("connection caps lowered to fit the open-file limit")
             && log.contains("open_file_limit=1024"),
         "{log}"
     );
