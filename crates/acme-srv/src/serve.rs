@@ -218,8 +218,14 @@ fn fit_connection_caps(config: &mut Config, parts: Parts) {
     let mut reserve = RESERVED_FDS;
     if parts.relay {
         let relay = config.relay.connections.resolve(Connections::RELAY);
-        // A relayed challenge holds the client's socket and the target's.
-        claims.push(("relay.connections.max", relay.max, 2));
+        // A client connection holds one descriptor; a challenge in progress or a proxied
+        // request one more, for its target, up to max_target_connections at once.
+        claims.push(("relay.connections.max", relay.max, 1));
+        claims.push((
+            "relay.limits.max_target_connections",
+            config.relay.limits.max_target_connections,
+            1,
+        ));
         // Its pool of idle target connections (a smaller share under a low limit).
         reserve += (http_relay::target_pool::MAX_IDLE_TOTAL as u64).min(limit / 8);
     }
@@ -256,6 +262,9 @@ fn fit_connection_caps(config: &mut Config, parts: Parts) {
         lowered.push(format!("{key} {configured} -> {cap}"));
         match *key {
             "relay.connections.max" => config.relay.connections.max = Some(cap),
+            "relay.limits.max_target_connections" => {
+                config.relay.limits.max_target_connections = cap;
+            }
             "api.connections.max" => {
                 if let Some(api) = &mut config.api {
                     api.connections.max = Some(cap);

@@ -157,6 +157,9 @@ pub struct LimitsConfig {
     pub max_header_bytes: usize,
     /// Largest challenge response body relayed back, in bytes; more is a 502.
     pub max_response_bytes: usize,
+    /// Connections to targets and apps in use at once (challenges in progress and
+    /// proxied requests); beyond it the relay answers 503 at once.
+    pub max_target_connections: u32,
 }
 
 impl Default for LimitsConfig {
@@ -166,6 +169,7 @@ impl Default for LimitsConfig {
             burst_per_client: 50,
             max_header_bytes: 8 * 1024,
             max_response_bytes: 1024,
+            max_target_connections: 1024,
         }
     }
 }
@@ -421,6 +425,12 @@ impl Config {
             table
                 .check(key, defaults)
                 .map_err(|(key, reason)| invalid(&key, reason))?;
+        }
+        if self.relay.limits.max_target_connections == 0 {
+            return Err(invalid(
+                "relay.limits.max_target_connections",
+                "must be at least 1".into(),
+            ));
         }
         if self.relay.limits.max_header_bytes < 8192 {
             return Err(invalid(

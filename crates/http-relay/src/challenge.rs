@@ -81,6 +81,10 @@ pub async fn relay(
     token: &str,
 ) -> Response<Body> {
     let started = Instant::now();
+    let Some(_slot) = relay.target_slot() else {
+        tracing::warn!(domain = %inbound.host, client = %inbound.client, "every target-connection slot is in use: 503");
+        return crate::reply::busy();
+    };
     let total = relay.limits.total;
     let outcome = tokio::time::timeout(total, relay_within_deadline(relay, req, inbound)).await;
     let (outcome, target, addr) = match outcome {

@@ -58,6 +58,9 @@ async fn upstream(relay: &Relay, req: Request<Incoming>, inbound: Inbound) -> Re
             );
         }
     };
+    let Some(slot) = relay.target_slot() else {
+        return crate::reply::busy();
+    };
     forwarded_headers::forward_headers(&mut parts.headers, &inbound, &relay.via_name, true);
     parts.version = hyper::Version::HTTP_11;
     let request = Request::from_parts(parts, body);
@@ -65,7 +68,7 @@ async fn upstream(relay: &Relay, req: Request<Incoming>, inbound: Inbound) -> Re
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             forwarded_headers::strip_hop_by_hop(&mut parts.headers);
-            Response::from_parts(parts, Body::Streamed(body))
+            Response::from_parts(parts, Body::Streamed(body, slot))
         }
         Err(e) => {
             tracing::warn!(host = %inbound.host, app = %app, error = %e, "upstream app failed");

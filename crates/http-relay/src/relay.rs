@@ -81,6 +81,8 @@ pub struct Relay {
     pub(crate) target_pool: TargetPool,
     /// The bounds of the relay's client connections (`[relay.connections]`).
     pub(crate) bounds: Arc<ListenerBounds>,
+    /// One permit per target or app connection in use (`max_target_connections`).
+    pub(crate) target_slots: Arc<tokio::sync::Semaphore>,
     pub(crate) http1: Http1Options,
     client_prefixes: ClientPrefixes,
     rate_limiter: Option<DefaultKeyedRateLimiter<ClientKey>>,
@@ -190,6 +192,9 @@ impl Relay {
             metrics: RelayMetrics::default(),
             target_pool: TargetPool::new(relay.timeouts.target_idle),
             bounds,
+            target_slots: Arc::new(tokio::sync::Semaphore::new(
+                relay.limits.max_target_connections as usize,
+            )),
             http1,
             client_prefixes,
             rate_limiter,
@@ -236,6 +241,11 @@ impl Relay {
     /// The bounds of the relay's client connections.
     pub fn bounds(&self) -> &ListenerBounds {
         &self.bounds
+    }
+
+    /// A target-connection slot, or `None` when `max_target_connections` are in use.
+    pub(crate) fn target_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.target_slots.clone().try_acquire_owned().ok()
     }
 
     /// Drops rate-limiter state of clients not seen lately; called periodically.

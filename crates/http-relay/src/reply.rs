@@ -16,8 +16,8 @@ use hyper::{Response, StatusCode};
 pub enum Body {
     /// A complete body; `None` once sent (or when empty).
     Full(Option<Bytes>),
-    /// A body streamed from an app.
-    Streamed(Incoming),
+    /// A body streamed from an app, holding its target-connection slot until it ends.
+    Streamed(Incoming, tokio::sync::OwnedSemaphorePermit),
 }
 
 impl hyper::body::Body for Body {
@@ -30,21 +30,21 @@ impl hyper::body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         match self.get_mut() {
             Self::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Self::Streamed(incoming) => Pin::new(incoming).poll_frame(cx),
+            Self::Streamed(incoming, _) => Pin::new(incoming).poll_frame(cx),
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
             Self::Full(bytes) => bytes.is_none(),
-            Self::Streamed(incoming) => incoming.is_end_stream(),
+            Self::Streamed(incoming, _) => incoming.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
             Self::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
-            Self::Streamed(incoming) => incoming.size_hint(),
+            Self::Streamed(incoming, _) => incoming.size_hint(),
         }
     }
 }
@@ -65,5 +65,17 @@ pub fn text(status: StatusCode, reason: impl Into<String>) -> Response<Body> {
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    response
+}
+
+/// `503` with `Retry-After: 1`: every target-connection slot is in use.
+pub fn busy() -> Response<Body> {
+    let mut response = text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the relay is busy; try again shortly",
+    );
+    response
+        .headers_mut()
+        .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
 }

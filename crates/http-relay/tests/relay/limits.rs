@@ -206,3 +206,41 @@ async fn shutdown_stops_accepting() {
         "listener closed after shutdown"
     );
 }
+
+#[tokio::test]
+async fn challenges_beyond_the_target_connection_cap_get_503_at_once() {
+    let dns = dns().await;
+    let target = srv_target(
+        &dns,
+        "slow.test",
+        test_support::recording_target::Behaviour::Slow(Duration::from_millis(400)),
+    )
+    .await;
+    let relay = start_with(&dns, |c| c.relay.limits.max_target_connections = 2).await;
+    let addr = relay.addr;
+    let slow: Vec<_> = (0..2)
+        .map(|i| {
+            tokio::spawn(async move { challenge(addr, "slow.test", &format!("tok{i}")).await })
+        })
+        .collect();
+    // Both slots are taken once the target has seen both requests.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while target.requests().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the target never saw both requests"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let started = Instant::now();
+    let third = challenge(addr, "slow.test", "tok2").await;
+    assert_eq!(third.status, 503, "{third:?}");
+    assert_eq!(third.header("retry-after"), Some("1"));
+    assert!(started.elapsed() < Duration::from_millis(300));
+    for request in slow {
+        assert_eq!(request.await.unwrap().status, 200);
+    }
+    // The slots come back.
+    assert_eq!(challenge(addr, "slow.test", "tok3").await.status, 200);
+    assert_eq!(target.requests().len(), 3);
+}
