@@ -61,10 +61,12 @@ const fn secs(s: u64) -> Duration {
 }
 
 impl Connections {
-    /// The relay's defaults (port 80, facing the internet).
+    /// The relay's defaults (port 80, facing the internet). 128 per client leaves room
+    /// for many users behind one carrier-grade NAT address while one attacker address
+    /// still holds at most 1/78 of `max`.
     pub const RELAY: Self = Self {
         max: 10_000,
-        max_per_client: 32,
+        max_per_client: 128,
         client_ipv4_prefix: 32,
         client_ipv6_prefix: 64,
         first_byte_timeout: secs(10),
