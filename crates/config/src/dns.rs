@@ -198,9 +198,12 @@ impl Default for RegistrationConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApiQuotasConfig {
-    /// Records an API key may have under its scopes; 0: no limit.
+    /// Records an API key may have under its scopes; 0 (the default): no limit. Each
+    /// write then counts the records under the scope, which takes time in proportion
+    /// to the store's size.
     pub records_per_key: u32,
-    /// Records in one zone; 0: no limit.
+    /// Records in one zone; 0 (the default): no limit. Each write then counts the
+    /// zone's records, which takes time in proportion to the store's size.
     pub records_per_zone: u32,
     /// Registrations that may exist at once; 0: no limit.
     pub registrations: u32,
@@ -214,8 +217,8 @@ pub struct ApiQuotasConfig {
 impl Default for ApiQuotasConfig {
     fn default() -> Self {
         Self {
-            records_per_key: 1000,
-            records_per_zone: 100_000,
+            records_per_key: 0,
+            records_per_zone: 0,
             registrations: 100_000,
             failed_auth_per_client_per_minute: 30,
             concurrent_verifications: 4,
