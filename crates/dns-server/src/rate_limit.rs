@@ -69,8 +69,17 @@ impl RateLimiter {
         })
     }
 
-    /// Whether a response to `client` may go out now.
-    pub(crate) fn check(&mut self, client: IpAddr, now: Instant) -> Verdict {
+    /// Whether a response to `client` may go out now (the clock is read only for
+    /// clients that are not exempt).
+    pub(crate) fn check(&mut self, client: IpAddr) -> Verdict {
+        if self.options.exempt.iter().any(|n| n.contains(&client)) {
+            return Verdict::Send;
+        }
+        self.check_at(client, Instant::now())
+    }
+
+    /// [`RateLimiter::check`] at `now`.
+    pub(crate) fn check_at(&mut self, client: IpAddr, now: Instant) -> Verdict {
         if self.options.exempt.iter().any(|n| n.contains(&client)) {
             return Verdict::Send;
         }
@@ -153,7 +162,7 @@ mod tests {
         let mut l = limiter(5, 2);
         let now = Instant::now();
         let verdicts: Vec<_> = (0..9)
-            .map(|i| l.check(ip(&format!("192.0.2.{i}")), now))
+            .map(|i| l.check_at(ip(&format!("192.0.2.{i}")), now))
             .collect();
         assert_eq!(
             verdicts,
@@ -170,22 +179,22 @@ mod tests {
             ]
         );
         // Another /24 has its own bucket; loopback is exempt.
-        assert_eq!(l.check(ip("198.51.100.1"), now), Verdict::Send);
-        assert!((0..100).all(|_| l.check(ip("127.0.0.1"), now) == Verdict::Send));
+        assert_eq!(l.check_at(ip("198.51.100.1"), now), Verdict::Send);
+        assert!((0..100).all(|_| l.check_at(ip("127.0.0.1"), now) == Verdict::Send));
         // Tokens come back with time.
         let later = now + Duration::from_millis(400);
-        assert_eq!(l.check(ip("192.0.2.1"), later), Verdict::Send);
-        assert_eq!(l.check(ip("192.0.2.1"), later), Verdict::Send);
-        assert_ne!(l.check(ip("192.0.2.1"), later), Verdict::Send);
+        assert_eq!(l.check_at(ip("192.0.2.1"), later), Verdict::Send);
+        assert_eq!(l.check_at(ip("192.0.2.1"), later), Verdict::Send);
+        assert_ne!(l.check_at(ip("192.0.2.1"), later), Verdict::Send);
     }
 
     #[test]
     fn slip_zero_drops_everything_over_the_rate() {
         let mut l = limiter(1, 0);
         let now = Instant::now();
-        assert_eq!(l.check(ip("2001:db8::1"), now), Verdict::Send);
+        assert_eq!(l.check_at(ip("2001:db8::1"), now), Verdict::Send);
         // The same /56.
-        assert!((0..10).all(|_| l.check(ip("2001:db8:0:ff::9"), now) == Verdict::Drop));
+        assert!((0..10).all(|_| l.check_at(ip("2001:db8:0:ff::9"), now) == Verdict::Drop));
     }
 
     #[test]

@@ -196,7 +196,7 @@ async fn serve_udp(
                 continue;
             }
             if let Some(limiter) = &mut limiter {
-                match limiter.check(src.ip(), tokio::time::Instant::now()) {
+                match limiter.check(src.ip()) {
                     Verdict::Send => {}
                     Verdict::Drop => continue,
                     Verdict::Slip => {
