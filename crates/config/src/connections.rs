@@ -89,12 +89,7 @@ impl Connections {
     pub const ADMIN: Self = Self {
         max: 32,
         max_per_client: 8,
-        client_ipv4_prefix: 32,
-        client_ipv6_prefix: 64,
-        first_byte_timeout: secs(5),
-        request_timeout: secs(10),
-        idle_timeout: secs(30),
-        max_duration: secs(300),
+        ..Self::API
     };
     /// DNS over TCP's defaults (RFC 7766 §6.2.3: idle seconds, not minutes).
     pub const DNS_TCP: Self = Self {
