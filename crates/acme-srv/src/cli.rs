@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use config::{Config, DomainPattern, LogFormat, OtherRequests, PortRange};
+use config::{
+    BackendConfig, Config, DomainPattern, LogFormat, NamedBackendConfig, OtherRequests, PortRange,
+    ProxyProtocol,
+};
 use ipnet::IpNet;
 
 /// ACME http-01 validation relayed to the target a domain's SRV record names.
@@ -20,9 +23,11 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the port-80 relay.
     Relay(RelayArgs),
+    /// Run the port-443 router (tls-alpn-01 to the SRV target, the rest by SNI).
+    Router(RouterArgs),
     /// Run the authoritative DNS server (and the management API when configured).
     Dns(DnsArgs),
-    /// Run every part the configuration file enables: [relay], [dns], [api].
+    /// Run every part the configuration file enables: [relay], [router], [dns], [api].
     Serve {
         /// The configuration file.
         #[arg(long, value_name = "FILE")]
@@ -64,7 +69,7 @@ pub(crate) enum ConfigCommand {
 pub(crate) struct RelayArgs {
     /// Configuration file (TOML); defaults apply without one.
     #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Address to accept HTTP on (relay.listen); port 0 picks a free port.
     #[arg(long, value_name = "ADDR")]
     listen: Vec<SocketAddr>,
@@ -115,25 +120,13 @@ impl RelayArgs {
         if self.admin_listen.is_some() {
             config.relay.admin_listen = self.admin_listen;
         }
-        if !self.dns_server.is_empty() {
-            config.resolver.servers.clone_from(&self.dns_server);
-        }
-        if !self.allow_domain.is_empty() {
-            config.challenge.allow_domains = self
-                .allow_domain
-                .iter()
-                .map(|d| {
-                    d.parse::<DomainPattern>()
-                        .with_context(|| format!("--allow-domain {d:?}"))
-                })
-                .collect::<anyhow::Result<_>>()?;
-        }
-        if !self.allow_target.is_empty() {
-            config.targets.allow_networks.clone_from(&self.allow_target);
-        }
-        if !self.allow_port.is_empty() {
-            config.targets.allow_ports.clone_from(&self.allow_port);
-        }
+        apply_challenge_flags(
+            config,
+            &self.dns_server,
+            &self.allow_domain,
+            &self.allow_target,
+            &self.allow_port,
+        )?;
         if let Some(mode) = self.other_requests {
             config.relay.other_requests = mode;
         }
@@ -145,6 +138,139 @@ impl RelayArgs {
         }
         Ok(())
     }
+}
+
+/// `acme-srv router`: each flag overrides the file key of the same name; a repeated
+/// flag replaces the whole list from the file.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RouterArgs {
+    /// Configuration file (TOML); defaults apply without one.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Address to accept TLS on (router.listen); port 0 picks a free port.
+    #[arg(long, value_name = "ADDR")]
+    listen: Vec<SocketAddr>,
+    /// Admin listener for /metrics and /healthz (admin.listen).
+    #[arg(long, value_name = "ADDR")]
+    admin_listen: Option<SocketAddr>,
+    /// Name server for SRV and address lookups (resolver.servers).
+    #[arg(long, value_name = "IP:PORT")]
+    dns_server: Vec<SocketAddr>,
+    /// Domain to route tls-alpn-01 validations for: `example.com` or `*.example.com`
+    /// (challenge.allow_domains).
+    #[arg(long, value_name = "PATTERN")]
+    allow_domain: Vec<String>,
+    /// Network targets may be in (targets.allow_networks).
+    #[arg(long, value_name = "CIDR")]
+    allow_target: Vec<IpNet>,
+    /// Port or range targets may use (targets.allow_ports).
+    #[arg(long, value_name = "N")]
+    allow_port: Vec<PortRange>,
+    /// Backend for names no `--backend` lists, `host:port` (router.default_backend).
+    #[arg(long, value_name = "HOST:PORT")]
+    default_backend: Option<String>,
+    /// Backend by server name: `NAME[,NAME…]=HOST:PORT`, names exact or `*.domain`
+    /// (router.backends).
+    #[arg(long, value_name = "NAMES=HOST:PORT")]
+    backend: Vec<String>,
+    /// PROXY protocol towards every backend given by flags: off, v1 or v2.
+    #[arg(long, value_name = "VERSION", default_value = "off")]
+    proxy_protocol: String,
+    /// Log format (log.format): text or json.
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<LogFormat>,
+}
+
+impl RouterArgs {
+    /// The file's configuration (or the defaults) with the flags applied, validated.
+    pub(crate) fn load_config(&self) -> anyhow::Result<Config> {
+        let (mut config, source) = match &self.config {
+            Some(path) => (config::load(path)?, path.display().to_string()),
+            None => (Config::default(), "defaults".to_owned()),
+        };
+        self.apply_flags(&mut config)?;
+        config.validate(&format!("{source} with command-line flags"))?;
+        Ok(config)
+    }
+
+    fn apply_flags(&self, config: &mut Config) -> anyhow::Result<()> {
+        let proxy_protocol = match self.proxy_protocol.as_str() {
+            "off" => ProxyProtocol::Off,
+            "v1" => ProxyProtocol::V1,
+            "v2" => ProxyProtocol::V2,
+            other => anyhow::bail!("--proxy-protocol {other:?}: expected off, v1 or v2"),
+        };
+        let router = config.router.get_or_insert_with(Default::default);
+        if !self.listen.is_empty() {
+            router.listen.clone_from(&self.listen);
+        }
+        if let Some(address) = &self.default_backend {
+            router.default_backend = Some(BackendConfig {
+                address: address.clone(),
+                proxy_protocol,
+            });
+        }
+        if !self.backend.is_empty() {
+            router.backends = self
+                .backend
+                .iter()
+                .map(|flag| {
+                    let (names, address) = flag.split_once('=').with_context(|| {
+                        format!("--backend {flag:?}: expected NAME[,NAME…]=HOST:PORT")
+                    })?;
+                    Ok(NamedBackendConfig {
+                        server_names: names.split(',').map(str::to_owned).collect(),
+                        address: address.to_owned(),
+                        proxy_protocol,
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if self.admin_listen.is_some() {
+            config.admin.listen = self.admin_listen;
+        }
+        apply_challenge_flags(
+            config,
+            &self.dns_server,
+            &self.allow_domain,
+            &self.allow_target,
+            &self.allow_port,
+        )?;
+        if let Some(format) = self.log_format {
+            config.log.format = format;
+        }
+        Ok(())
+    }
+}
+
+/// The flags `relay` and `router` share: where names are looked up, which domains are
+/// served, where targets may be.
+fn apply_challenge_flags(
+    config: &mut Config,
+    dns_server: &[SocketAddr],
+    allow_domain: &[String],
+    allow_target: &[IpNet],
+    allow_port: &[PortRange],
+) -> anyhow::Result<()> {
+    if !dns_server.is_empty() {
+        config.resolver.servers = dns_server.to_vec();
+    }
+    if !allow_domain.is_empty() {
+        config.challenge.allow_domains = allow_domain
+            .iter()
+            .map(|d| {
+                d.parse::<DomainPattern>()
+                    .with_context(|| format!("--allow-domain {d:?}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+    }
+    if !allow_target.is_empty() {
+        config.targets.allow_networks = allow_target.to_vec();
+    }
+    if !allow_port.is_empty() {
+        config.targets.allow_ports = allow_port.to_vec();
+    }
+    Ok(())
 }
 
 /// `acme-srv dns`: each flag overrides the file key of the same name.

@@ -2,6 +2,7 @@
 //! behaviour lives in them (see `docs/architecture.md`).
 //!
 //! - `acme-srv relay`: the port-80 relay ([`http_relay`]).
+//! - `acme-srv router`: the port-443 router ([`alpn_router`]).
 //! - `acme-srv dns`: the authoritative DNS server ([`dns_server`]) over the record
 //!   store ([`record_store`]), with the management API ([`management_api`]) when
 //!   configured.
@@ -13,7 +14,7 @@
 //! [`serve`] runs the parts with one runtime, one metrics registry and one shutdown;
 //! [`zones`] turns `[[dns.zones]]` into zone specifications, [`dns_records`] stored
 //! records into DNS records, and [`zone_sync`] keeps the DNS snapshot equal to the
-//! store; [`client`] talks to the API; [`listen`] binds sockets, [`admin`] serves
+//! store; [`reload`] applies a new configuration on SIGHUP; [`client`] talks to the API; [`listen`] binds sockets, [`admin`] serves
 //! metrics and health, [`logging`] sets up tracing. `anyhow` is used here and only here.
 #![forbid(unsafe_code)]
 
@@ -23,6 +24,7 @@ mod client;
 mod dns_records;
 mod listen;
 mod logging;
+mod reload;
 mod serve;
 mod zone_sync;
 mod zones;
@@ -36,30 +38,38 @@ fn main() -> std::process::ExitCode {
     let result =
         match cli.command {
             Command::Relay(args) => args.load_config().and_then(|config| {
-                serve::run(
-                    config,
-                    serve::Parts {
-                        relay: true,
-                        dns: false,
-                        api: false,
-                    },
-                )
+                let parts = serve::Parts {
+                    relay: true,
+                    router: false,
+                    dns: false,
+                    api: false,
+                };
+                serve::run(config, parts, Some(Box::new(move || args.load_config())))
+            }),
+            Command::Router(args) => args.load_config().and_then(|config| {
+                let parts = serve::Parts {
+                    relay: false,
+                    router: true,
+                    dns: false,
+                    api: false,
+                };
+                serve::run(config, parts, Some(Box::new(move || args.load_config())))
             }),
             Command::Dns(args) => args.load_config().and_then(|(config, api)| {
-                serve::run(
-                    config,
-                    serve::Parts {
-                        relay: false,
-                        dns: true,
-                        api,
-                    },
-                )
+                let parts = serve::Parts {
+                    relay: false,
+                    router: false,
+                    dns: true,
+                    api,
+                };
+                serve::run(config, parts, None)
             }),
-            Command::Serve { config } => config::load(&config)
+            Command::Serve { config: path } => config::load(&path)
                 .map_err(anyhow::Error::from)
                 .and_then(|config| {
                     let parts = serve::Parts::enabled_in(&config);
-                    serve::run(config, parts)
+                    let reload = move || config::load(&path).map_err(anyhow::Error::from);
+                    serve::run(config, parts, Some(Box::new(reload)))
                 }),
             Command::Records { api, command } => client::records(api, command),
             Command::Keys { api, command } => client::keys(api, command),

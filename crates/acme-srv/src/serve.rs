@@ -1,5 +1,6 @@
-//! Running the parts a command or a configuration file enables (relay, DNS, API) in one
-//! runtime, with one metrics registry, one admin listener and one shutdown.
+//! Running the parts a command or a configuration file enables (relay, router, DNS, API)
+//! in one runtime, with one metrics registry, one admin listener, one resolver for the
+//! relay and the router, one shutdown, and reloading on SIGHUP (`reload.rs`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,12 +10,13 @@ use config::{Config, Connections};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::{admin, listen, logging, zone_sync, zones};
+use crate::{admin, listen, logging, reload, zone_sync, zones};
 
 /// Which parts to run.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Parts {
     pub(crate) relay: bool,
+    pub(crate) router: bool,
     pub(crate) dns: bool,
     pub(crate) api: bool,
 }
@@ -24,25 +26,29 @@ impl Parts {
     pub(crate) fn enabled_in(config: &Config) -> Self {
         Self {
             relay: config.relay_table_present,
+            router: config.router.is_some(),
             dns: config.dns.is_some(),
             api: config.api.is_some(),
         }
     }
 }
 
-/// Runs `parts` of `config` until SIGTERM or SIGINT.
-pub(crate) fn run(config: Config, parts: Parts) -> anyhow::Result<()> {
+/// Runs `parts` of `config` until SIGTERM or SIGINT; on SIGHUP, `reload` reads the
+/// configuration again and the relay and the router take it.
+pub(crate) fn run(config: Config, parts: Parts, reload: reload::Source) -> anyhow::Result<()> {
     logging::init(config.log.format);
-    if !(parts.relay || parts.dns || parts.api) {
-        anyhow::bail!("nothing to run: the configuration has no [relay], [dns] or [api] table");
+    if !(parts.relay || parts.router || parts.dns || parts.api) {
+        anyhow::bail!(
+            "nothing to run: the configuration has no [relay], [router], [dns] or [api] table"
+        );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(config, parts))
+    runtime.block_on(serve(config, parts, reload))
 }
 
-async fn serve(mut config: Config, parts: Parts) -> anyhow::Result<()> {
+async fn serve(mut config: Config, parts: Parts, reload: reload::Source) -> anyhow::Result<()> {
     let metrics = admin::install_metrics()?;
     fit_connection_caps(&mut config, parts);
     let shutdown = CancellationToken::new();
@@ -131,9 +137,22 @@ async fn serve(mut config: Config, parts: Parts) -> anyhow::Result<()> {
         });
     }
 
+    // One resolver (one cache) for the relay and the router; a reload keeps it.
+    let resolver = if parts.relay || parts.router {
+        Some(Arc::new(
+            target_resolver::TargetResolver::new((&config.resolver).into())
+                .context("setting up the resolver")?,
+        ))
+    } else {
+        None
+    };
+    let mut running = reload::Running::new(&config, resolver.clone());
+
     if parts.relay {
-        let relay =
-            Arc::new(http_relay::Relay::from_config(&config).context("building the relay")?);
+        let relay = http_relay::Relay::with_resolver(&config, resolver.clone().context("resolver")?)
+            .context("building the relay")?;
+        let handle = Arc::new(http_relay::RelayHandle::new(relay));
+        running.relay = Some(handle.clone());
         let mut listeners = Vec::new();
         for addr in &config.relay.listen {
             let listener =
@@ -143,14 +162,33 @@ async fn serve(mut config: Config, parts: Parts) -> anyhow::Result<()> {
         }
         let stop = shutdown.clone();
         tasks.spawn(async move {
-            http_relay::run(relay, listeners, stop.cancelled_owned()).await;
+            http_relay::run_reloadable(handle, listeners, stop.cancelled_owned()).await;
             Ok(())
         });
     }
 
-    // `acme-srv relay` keeps its own `relay.admin_listen` (and `--admin-listen`); the DNS
-    // side's commands use `[admin]`, falling back to the relay's.
-    let relay_only = parts.relay && !parts.dns && !parts.api;
+    if parts.router {
+        let router = alpn_router::Router::from_config(&config, resolver.clone().context("resolver")?);
+        let handle = Arc::new(alpn_router::RouterHandle::new(router));
+        running.router = Some(handle.clone());
+        let bounds = Arc::new(alpn_router::listener_bounds(&config));
+        let mut listeners = Vec::new();
+        for addr in config.router.iter().flat_map(|r| &r.listen) {
+            let listener =
+                listen::bind(*addr).with_context(|| format!("binding router listener {addr}"))?;
+            tracing::info!("listening for router on {}", listener.local_addr()?);
+            listeners.push(listener);
+        }
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            alpn_router::run(handle, bounds, listeners, stop.cancelled_owned()).await;
+            Ok(())
+        });
+    }
+
+    // `acme-srv relay` keeps its own `relay.admin_listen` (and `--admin-listen`); the
+    // other commands use `[admin]`, falling back to the relay's.
+    let relay_only = parts.relay && !parts.router && !parts.dns && !parts.api;
     let admin_addr = if relay_only {
         config.relay.admin_listen
     } else {
@@ -174,6 +212,7 @@ async fn serve(mut config: Config, parts: Parts) -> anyhow::Result<()> {
 
     tracing::info!(
         relay = parts.relay,
+        router = parts.router,
         dns = parts.dns,
         api = parts.api,
         "acme-srv ready"
@@ -183,6 +222,7 @@ async fn serve(mut config: Config, parts: Parts) -> anyhow::Result<()> {
         wait_for_signal().await;
         signal.cancel();
     });
+    reload::on_sighup(reload, running, shutdown.clone());
 
     // The first part to end (normally all of them, on shutdown) ends the others.
     let mut result = Ok(());
@@ -205,7 +245,7 @@ const RESERVED_FDS: u64 = 256;
 /// Raises the open-file limit to its hard limit and lowers the connection caps of the
 /// parts that run, together and in proportion, when they would not fit inside it: one
 /// part exhausting its share then never leaves another without descriptors.
-fn fit_connection_caps(config: &mut Config, parts: Parts) {
+pub(crate) fn fit_connection_caps(config: &mut Config, parts: Parts) {
     let limit = match bounded_listener::raise_nofile_limit() {
         Ok(limit) => limit,
         Err(error) => {
@@ -216,6 +256,11 @@ fn fit_connection_caps(config: &mut Config, parts: Parts) {
     let admin_table_used = config.admin.listen.is_some() || config.relay.admin_listen.is_some();
     let mut claims = Vec::new();
     let mut reserve = RESERVED_FDS;
+    if let Some(router) = config.router.as_ref().filter(|_| parts.router) {
+        // A tunnel holds the client's descriptor and the backend's.
+        let max = router.connections.resolve(Connections::ROUTER).max;
+        claims.push(("router.connections.max", max, 2));
+    }
     if parts.relay {
         let relay = config.relay.connections.resolve(Connections::RELAY);
         // A client connection holds one descriptor; a challenge in progress or a proxied
@@ -273,6 +318,11 @@ fn fit_connection_caps(config: &mut Config, parts: Parts) {
             "dns.connections.max" => {
                 if let Some(dns) = &mut config.dns {
                     dns.connections.max = Some(cap);
+                }
+            }
+            "router.connections.max" => {
+                if let Some(router) = &mut config.router {
+                    router.connections.max = Some(cap);
                 }
             }
             _ => config.admin.connections.max = Some(cap),

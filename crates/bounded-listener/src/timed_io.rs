@@ -101,6 +101,12 @@ impl<S> TimedIo<S> {
         &self.inner
     }
 
+    /// The wrapped stream, without the timeouts (for a caller that bounds the rest of
+    /// the connection itself, as the router's tunnel does).
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
     fn progress(&mut self, read: bool) {
         self.last_progress = Instant::now();
         if read && !self.got_first_byte {

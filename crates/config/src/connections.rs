@@ -74,6 +74,19 @@ impl Connections {
         idle_timeout: secs(15),
         max_duration: secs(600),
     };
+    /// The port-443 router's defaults: TLS tunnels carry long downloads and WebSockets,
+    /// so they may idle for minutes and live for a day; the ClientHello must come
+    /// within 10 s.
+    pub const ROUTER: Self = Self {
+        max: 10_000,
+        max_per_client: 128,
+        client_ipv4_prefix: 32,
+        client_ipv6_prefix: 64,
+        first_byte_timeout: secs(10),
+        request_timeout: secs(10),
+        idle_timeout: secs(600),
+        max_duration: secs(86_400),
+    };
     /// The management API's defaults.
     pub const API: Self = Self {
         max: 256,

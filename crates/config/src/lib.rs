@@ -16,6 +16,7 @@ mod connections;
 mod dns;
 mod error;
 mod ports;
+mod router;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -33,6 +34,10 @@ pub use dns::{
 };
 pub use error::ConfigError;
 pub use ports::PortRange;
+pub use router::{
+    BackendConfig, NamedBackendConfig, ProxyProtocol, RouterConfig, RouterTimeoutsConfig,
+    ServerNamePattern,
+};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -56,6 +61,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// The admin listener of `dns` and `serve`.
     pub admin: AdminConfig,
+    /// The port-443 router; `None` when the file has no `[router]` table.
+    pub router: Option<RouterConfig>,
     /// Whether the file has a `[relay]` table (what `serve` runs).
     #[serde(skip)]
     pub relay_table_present: bool,
@@ -240,7 +247,7 @@ impl Default for ChallengeConfig {
 }
 
 /// `[resolver]`: where SRV and address lookups go and how answers are cached.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ResolverConfig {
     /// Name servers (`ip:port`, UDP then TCP); the system's (`/etc/resolv.conf`) when empty.
@@ -553,6 +560,9 @@ impl Config {
                 format!("{:?}: expected sqlite://PATH", self.store.url),
             ));
         }
+        if let Some(router) = &self.router {
+            router.check().map_err(|(key, reason)| invalid(&key, reason))?;
+        }
         if self.targets.allow_ports.is_empty() {
             return Err(invalid(
                 "targets.allow_ports",
@@ -583,6 +593,13 @@ impl Config {
         }
         if let Some(dns) = &self.dns {
             tables.push(("dns.connections", &dns.connections, Connections::DNS_TCP));
+        }
+        if let Some(router) = &self.router {
+            tables.push((
+                "router.connections",
+                &router.connections,
+                Connections::ROUTER,
+            ));
         }
         tables
     }

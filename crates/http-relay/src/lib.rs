@@ -43,5 +43,5 @@ pub mod target_response;
 mod relay;
 mod relay_metrics;
 
-pub use relay::{Relay, RelayError};
-pub use server::run;
+pub use relay::{Relay, RelayError, RelayHandle};
+pub use server::{run, run_reloadable};

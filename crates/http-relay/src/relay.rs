@@ -19,7 +19,7 @@ use ipnet::IpNet;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use srv_scheme::{DomainPattern, Labels, Selection, SrvRecord};
-use target_resolver::{ResolveError, ResolverOptions, TargetPolicy, TargetResolver};
+use target_resolver::{ResolveError, TargetPolicy, TargetResolver};
 
 use crate::relay_metrics::RelayMetrics;
 use crate::target_pool::TargetPool;
@@ -70,7 +70,7 @@ pub struct Relay {
     pub(crate) labels: Labels,
     pub(crate) fallback_target: Option<(String, u16)>,
     pub(crate) walk_up_parents: bool,
-    pub(crate) resolver: TargetResolver,
+    pub(crate) resolver: Arc<TargetResolver>,
     pub(crate) policy: TargetPolicy,
     pub(crate) trusted_proxies: Vec<IpNet>,
     pub(crate) via_name: String,
@@ -117,18 +117,18 @@ impl std::fmt::Debug for Relay {
 }
 
 impl Relay {
-    /// Builds the relay for `config` (already validated).
+    /// Builds the relay for `config` (already validated), with a resolver of its own.
     pub fn from_config(config: &Config) -> Result<Self, RelayError> {
-        let r = &config.resolver;
-        let resolver = TargetResolver::new(ResolverOptions {
-            servers: r.servers.clone(),
-            timeout: r.timeout,
-            attempts: r.attempts,
-            max_ttl: r.max_ttl,
-            negative_ttl_without_soa: r.negative_ttl_without_soa,
-            serve_stale_for: r.serve_stale_for,
-            cache_entries: r.cache_entries,
-        })?;
+        let resolver = Arc::new(TargetResolver::new((&config.resolver).into())?);
+        Self::with_resolver(config, resolver)
+    }
+
+    /// Builds the relay for `config` (already validated), looking names up through
+    /// `resolver` (shared with the router, and kept across reloads: its cache stays warm).
+    pub fn with_resolver(
+        config: &Config,
+        resolver: Arc<TargetResolver>,
+    ) -> Result<Self, RelayError> {
         let policy = TargetPolicy::new(
             config.targets.allow_networks.clone(),
             config
@@ -264,6 +264,33 @@ impl Relay {
     /// Whether the normalised `domain` is in the allow-list.
     pub(crate) fn is_allowed(&self, domain: &str) -> bool {
         srv_scheme::domain::is_allowed(&self.allow, domain)
+    }
+}
+
+/// The running relay: each request takes the current one; a reload puts a new one in
+/// place for the requests that follow, and requests in progress finish with theirs.
+#[derive(Debug)]
+pub struct RelayHandle(arc_swap::ArcSwap<Relay>);
+
+impl RelayHandle {
+    /// A handle holding `relay`.
+    pub fn new(relay: Relay) -> Self {
+        Self::from_arc(Arc::new(relay))
+    }
+
+    /// A handle holding the shared `relay`.
+    pub fn from_arc(relay: Arc<Relay>) -> Self {
+        Self(arc_swap::ArcSwap::new(relay))
+    }
+
+    /// The current relay.
+    pub fn current(&self) -> Arc<Relay> {
+        self.0.load_full()
+    }
+
+    /// Puts `relay` in place for the requests that follow.
+    pub fn replace(&self, relay: Relay) {
+        self.0.store(Arc::new(relay));
     }
 }
 

@@ -35,6 +35,20 @@ pub struct ResolverOptions {
     pub cache_entries: usize,
 }
 
+impl From<&config::ResolverConfig> for ResolverOptions {
+    fn from(r: &config::ResolverConfig) -> Self {
+        Self {
+            servers: r.servers.clone(),
+            timeout: r.timeout,
+            attempts: r.attempts,
+            max_ttl: r.max_ttl,
+            negative_ttl_without_soa: r.negative_ttl_without_soa,
+            serve_stale_for: r.serve_stale_for,
+            cache_entries: r.cache_entries,
+        }
+    }
+}
+
 /// The SRV records at an owner name, or their absence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SrvAnswer {

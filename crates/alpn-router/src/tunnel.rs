@@ -1,0 +1,130 @@
+//! Copying bytes both ways between the client and the backend (or challenge target)
+//! once the route is chosen, with half-close handled and an idle timeout over both
+//! directions.
+//!
+//! Each direction waits for readiness without a buffer and takes one only to move the
+//! bytes that are ready, so an idle tunnel holds no buffer at all (as nginx releases its
+//! buffers while idle). When one side ends its sending (EOF), the other side's sending
+//! half is shut down and the opposite direction goes on until it ends too.
+
+use std::io;
+use std::net::Shutdown;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// Bytes moved in one read; a read never takes more than is ready.
+pub const CHUNK_BYTES: usize = 32 * 1024;
+
+/// How a tunnel ended and what it carried.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Transferred {
+    /// Bytes from the client to the backend (after the replayed first bytes).
+    pub up: u64,
+    /// Bytes from the backend to the client.
+    pub down: u64,
+}
+
+/// Why a tunnel ended early.
+#[derive(Debug, thiserror::Error)]
+pub enum TunnelError {
+    /// Neither side sent anything for the idle timeout.
+    #[error("idle for {0:?}")]
+    Idle(Duration),
+    /// A read or write failed (a reset, most often).
+    #[error("{side}: {source}")]
+    Io {
+        /// `client` or `backend`.
+        side: &'static str,
+        /// The failure.
+        source: io::Error,
+    },
+}
+
+/// Copies between `client` and `backend` until both directions ended, one failed, or
+/// nothing moved for `idle`. What was moved is returned even on error.
+pub async fn run(
+    client: &TcpStream,
+    backend: &TcpStream,
+    idle: Duration,
+) -> (Transferred, Option<TunnelError>) {
+    let start = Instant::now();
+    let last = AtomicU64::new(0);
+    let up = AtomicU64::new(0);
+    let down = AtomicU64::new(0);
+    // The first failure ends both directions.
+    let both = async {
+        tokio::try_join!(
+            pump(client, backend, ("client", "backend"), &up, start, &last),
+            pump(backend, client, ("backend", "client"), &down, start, &last),
+        )
+    };
+    let watchdog = async {
+        loop {
+            let since_start = Duration::from_millis(last.load(Ordering::Relaxed));
+            let deadline = start + since_start + idle;
+            if Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    };
+    let error = tokio::select! {
+        result = both => result.err(),
+        () = watchdog => Some(TunnelError::Idle(idle)),
+    };
+    let moved = Transferred {
+        up: up.load(Ordering::Relaxed),
+        down: down.load(Ordering::Relaxed),
+    };
+    (moved, error)
+}
+
+/// One direction: `from`'s bytes to `to` until `from` ends, then `to`'s sending half is
+/// shut down.
+async fn pump(
+    from: &TcpStream,
+    to: &TcpStream,
+    (from_side, to_side): (&'static str, &'static str),
+    moved: &AtomicU64,
+    start: Instant,
+    last: &AtomicU64,
+) -> Result<(), TunnelError> {
+    let io_error = |side| move |source| TunnelError::Io { side, source };
+    loop {
+        from.readable().await.map_err(io_error(from_side))?;
+        let mut chunk = vec![0u8; CHUNK_BYTES];
+        let n = match from.try_read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(io_error(from_side)(e)),
+        };
+        write_all(to, &chunk[..n]).await.map_err(io_error(to_side))?;
+        drop(chunk);
+        moved.fetch_add(n as u64, Ordering::Relaxed);
+        last.store(start.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+    // The other way may still carry data (an HTTP response after the request's FIN).
+    match socket2::SockRef::from(to).shutdown(Shutdown::Write) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+        Err(e) => Err(io_error(to_side)(e)),
+    }
+}
+
+/// Writes all of `bytes` to `to`, waiting for room as needed.
+pub(crate) async fn write_all(to: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        to.writable().await?;
+        match to.try_write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
