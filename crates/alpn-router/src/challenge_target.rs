@@ -55,7 +55,10 @@ pub async fn connect(router: &Router, domain: &str) -> ChallengeRoute {
                     addr,
                 };
             }
-            Err(failure) => failures.push(failure),
+            Err(failure) => {
+                tracing::warn!(domain, target = %target.target, port = target.port, error = %failure, "target failed, trying the next");
+                failures.push(failure);
+            }
         }
     }
     if failures.is_empty() {

@@ -123,13 +123,13 @@ async fn serve_connection(
     metrics.connection(outcome.route, outcome.moved.up, outcome.moved.down);
     tracing::info!(
         client = %peer,
-        sni = sni.as_deref().unwrap_or("-"),
-        route = outcome.route.label(),
-        backend = outcome.backend.as_deref().unwrap_or("-"),
+        sni = %sni.as_deref().unwrap_or("-"),
+        route = %outcome.route.label(),
+        backend = %outcome.backend.as_deref().unwrap_or("-"),
         bytes_up = outcome.moved.up,
         bytes_down = outcome.moved.down,
         duration_ms = started.elapsed().as_millis() as u64,
-        detail = outcome.detail.as_deref().unwrap_or("-"),
+        detail = %outcome.detail.as_deref().unwrap_or("-"),
         "router connection"
     );
 }
@@ -198,7 +198,7 @@ async fn route(
         let validation = tokio::time::timeout(router.challenge_timeout, async {
             match challenge_target::connect(router, domain).await {
                 ChallengeRoute::Connected { stream, target, addr } => {
-                    let backend = format!("{target} {addr}");
+                    let backend = format!("{} {addr}", target.trim_end_matches('.'));
                     Some(carry(client, &stream, first_bytes, &[], Route::Challenge, backend, router.challenge_timeout).await)
                 }
                 ChallengeRoute::NoRecord => None,

@@ -120,6 +120,49 @@ impl AcmeSrv {
         }
     }
 
+    /// Sends SIGHUP: the process reloads its configuration.
+    pub async fn hangup(&self) -> anyhow::Result<()> {
+        let pid = self.child.id().context("process already exited")?;
+        let status = Command::new("kill")
+            .arg("-HUP")
+            .arg(pid.to_string())
+            .status()
+            .await?;
+        if !status.success() {
+            bail!("kill -HUP {pid} failed");
+        }
+        Ok(())
+    }
+
+    /// How many log lines contain `needle` so far.
+    pub fn count_log(&self, needle: &str) -> usize {
+        self.log.lock().unwrap().iter().filter(|l| l.contains(needle)).count()
+    }
+
+    /// Waits until more than `seen` log lines contain `needle` (a line logged again, such
+    /// as a second reload); returns the newest.
+    pub async fn wait_for_nth_log(
+        &self,
+        needle: &str,
+        seen: usize,
+        within: Duration,
+    ) -> anyhow::Result<String> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let grew = self.log_grew.notified();
+            {
+                let log = self.log.lock().unwrap();
+                let mut matching = log.iter().filter(|l| l.contains(needle));
+                if let Some(line) = matching.nth(seen) {
+                    return Ok(line.clone());
+                }
+            }
+            if tokio::time::timeout_at(deadline, grew).await.is_err() {
+                bail!("no new log line containing {needle:?} within {within:?}");
+            }
+        }
+    }
+
     /// Sends SIGTERM and waits (up to `within`) for the process to exit and for its last
     /// log lines to be read.
     pub async fn terminate(&mut self, within: Duration) -> anyhow::Result<ExitStatus> {

@@ -12,6 +12,7 @@
 //!   the bound addresses back from its log.
 //! - [`programs`]: the real programs used for interop (pebble, lego, certbot, nginx),
 //!   found on the machine or failing with a clear message.
+//! - [`tls`]: a throwaway CA and server certificate, and ClientHellos built to order.
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
@@ -20,3 +21,4 @@ pub mod binary;
 pub mod dns_server;
 pub mod programs;
 pub mod recording_target;
+pub mod tls;

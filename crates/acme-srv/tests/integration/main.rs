@@ -6,3 +6,4 @@
 mod config_cli;
 mod dns_process;
 mod relay_process;
+mod reload_process;

@@ -100,6 +100,35 @@ pub async fn start_relay(dns: &TestDns, domain: &str, extra: &[&str]) -> anyhow:
         .context("starting the relay")
 }
 
+/// The tls-alpn-01 SRV owner name for `domain`.
+pub fn tls_owner(domain: &str) -> String {
+    format!("_acme-tls-alpn._tcp.{domain}")
+}
+
+/// Starts the real router on `127.0.0.1:0`, resolving through `dns`, routing
+/// validations for `domain` to loopback targets on [`ALLOW_PORTS`]; `extra` is appended
+/// (`--default-backend ADDR`, say).
+pub async fn start_router(dns: &TestDns, domain: &str, extra: &[&str]) -> anyhow::Result<AcmeSrv> {
+    let dns_server = dns.addr().to_string();
+    let mut args = vec![
+        "router",
+        "--listen",
+        "127.0.0.1:0",
+        "--dns-server",
+        &dns_server,
+        "--allow-domain",
+        domain,
+        "--allow-target",
+        "127.0.0.0/8",
+        "--allow-port",
+        ALLOW_PORTS,
+    ];
+    args.extend_from_slice(extra);
+    AcmeSrv::start(acme_srv_bin(), &args)
+        .await
+        .context("starting the router")
+}
+
 /// Starts pebble sending http-01 requests to `http_port`, resolving through `dns`.
 pub async fn start_pebble(dns: &TestDns, http_port: u16) -> anyhow::Result<Pebble> {
     Pebble::start(PebbleOptions {

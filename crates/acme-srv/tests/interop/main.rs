@@ -27,6 +27,15 @@
 //!   `X-Forwarded-For` (it logs the CA's address, not nginx's).
 //! - [`behind_haproxy`]: the same with the shipped `deploy/haproxy/acme-srv.cfg`.
 //!
+//! And port 443 (`acme-srv router`):
+//!
+//! - [`lego_tls_alpn01`]: pebble's tls-alpn-01 validation goes through the router to the
+//!   `_acme-tls-alpn._tcp` SRV target, the first target dead, and lego gets a
+//!   certificate.
+//! - [`https_behind_router`]: HTTPS to a real nginx behind the router works unchanged
+//!   (curl over HTTP/1.1 and h2, the certificate verified), and with PROXY protocol v2
+//!   nginx logs the real client's address.
+//!
 //! And the DNS side (`acme-srv serve` with `[dns]` and `[api]`, see [`dns_side`]):
 //!
 //! - [`acme_dns_client`]: an unmodified acme-dns client (certbot-dns-acmedns) gets a certificate with
@@ -52,4 +61,6 @@ mod certbot_http01;
 mod delegation;
 mod failover;
 mod lego_http01;
+mod lego_tls_alpn01;
+mod https_behind_router;
 mod srv_via_cli;

@@ -223,48 +223,9 @@ pub const UNRECOGNIZED_NAME: &[u8] = &[21, 3, 3, 0, 2, 2, 112];
 /// The fatal `internal_error` alert: the backend or target could not be reached.
 pub const INTERNAL_ERROR: &[u8] = &[21, 3, 3, 0, 2, 2, 80];
 
-/// A TLS 1.2-style ClientHello in one record, with `sni` and the ALPN `protocols`
-/// (no ALPN extension when empty).
+/// A ClientHello with `sni` and the ALPN `protocols`.
 pub fn hello(sni: Option<&str>, protocols: &[&str]) -> Vec<u8> {
-    let mut extensions = Vec::new();
-    if let Some(name) = sni {
-        let mut list = vec![0u8];
-        list.extend_from_slice(&u16::try_from(name.len()).unwrap().to_be_bytes());
-        list.extend_from_slice(name.as_bytes());
-        push_extension(&mut extensions, 0, &with_u16_length(&list));
-    }
-    if !protocols.is_empty() {
-        let mut list = Vec::new();
-        for p in protocols {
-            list.push(u8::try_from(p.len()).unwrap());
-            list.extend_from_slice(p.as_bytes());
-        }
-        push_extension(&mut extensions, 16, &with_u16_length(&list));
-    }
-    let mut body = vec![3, 3];
-    body.extend_from_slice(&[0x5a; 32]); // random
-    body.push(0); // session id
-    body.extend_from_slice(&[0, 2, 0x13, 0x01]); // one cipher suite
-    body.extend_from_slice(&[1, 0]); // null compression
-    body.extend_from_slice(&with_u16_length(&extensions));
-    let mut handshake = vec![1];
-    handshake.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes()[1..]);
-    handshake.extend_from_slice(&body);
-    let mut record = vec![22, 3, 1];
-    record.extend_from_slice(&with_u16_length(&handshake));
-    record
-}
-
-fn push_extension(out: &mut Vec<u8>, kind: u16, data: &[u8]) {
-    out.extend_from_slice(&kind.to_be_bytes());
-    out.extend_from_slice(&u16::try_from(data.len()).unwrap().to_be_bytes());
-    out.extend_from_slice(data);
-}
-
-fn with_u16_length(data: &[u8]) -> Vec<u8> {
-    let mut out = u16::try_from(data.len()).unwrap().to_be_bytes().to_vec();
-    out.extend_from_slice(data);
-    out
+    test_support::tls::client_hello(sni, protocols)
 }
 
 /// A port nothing listens on.

@@ -19,13 +19,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
 use tempfile::TempDir;
 
 use super::{RunningProgram, free_tcp_port, json_string, loopback_command, require};
+use crate::tls::{self, CertificateFiles};
 
 /// Where pebble sends validation traffic, chosen by the test.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +62,11 @@ impl Pebble {
         let listen_addr = loopback_addr(free_tcp_port());
         let management_addr = loopback_addr(free_tcp_port());
 
-        let certs = write_certificates(dir.path())?;
+        let certs = tls::write_certificates(
+            dir.path(),
+            "acme-srv test CA for pebble's HTTPS endpoint",
+            &["localhost", "127.0.0.1"],
+        )?;
         let config_path = dir.path().join("pebble-config.json");
         let config = config_json(&options, listen_addr, management_addr, &certs);
         std::fs::write(&config_path, config)
@@ -139,73 +140,8 @@ impl Pebble {
     }
 }
 
-/// The files pebble needs for its own HTTPS endpoints.
-#[derive(Debug)]
-struct CertificateFiles {
-    ca_cert: PathBuf,
-    server_cert: PathBuf,
-    server_key: PathBuf,
-}
-
 fn loopback_addr(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, port))
-}
-
-/// Generates a CA and a `localhost`/`127.0.0.1` server certificate it signs, and writes
-/// them as PEM into `dir`.
-fn write_certificates(dir: &Path) -> anyhow::Result<CertificateFiles> {
-    let ca_key = KeyPair::generate().context("generating the CA key")?;
-    let ca_params = ca_params();
-    let ca_cert = ca_params
-        .self_signed(&ca_key)
-        .context("self-signing the CA certificate")?;
-    let ca = Issuer::new(ca_params, ca_key);
-
-    let server_key = KeyPair::generate().context("generating pebble's server key")?;
-    let server_cert = server_params()?
-        .signed_by(&server_key, &ca)
-        .context("signing pebble's server certificate")?;
-
-    let files = CertificateFiles {
-        ca_cert: dir.join("ca.pem"),
-        server_cert: dir.join("localhost.pem"),
-        server_key: dir.join("localhost.key"),
-    };
-    write_file(&files.ca_cert, &ca_cert.pem())?;
-    write_file(&files.server_cert, &server_cert.pem())?;
-    write_file(&files.server_key, &server_key.serialize_pem())?;
-    Ok(files)
-}
-
-fn ca_params() -> CertificateParams {
-    let mut params = CertificateParams::default();
-    params.distinguished_name.push(
-        DnType::CommonName,
-        "acme-srv test CA for pebble's HTTPS endpoint",
-    );
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    params
-}
-
-fn server_params() -> anyhow::Result<CertificateParams> {
-    let mut params = CertificateParams::new(["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .context("building pebble's server certificate parameters")?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    params.use_authority_key_identifier_extension = true;
-    Ok(params)
-}
-
-fn write_file(path: &Path, contents: &str) -> anyhow::Result<()> {
-    std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))
 }
 
 fn config_json(
