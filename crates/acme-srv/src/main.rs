@@ -35,48 +35,47 @@ use cli::{Cli, Command, ConfigCommand};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let result =
-        match cli.command {
-            Command::Relay(args) => args.load_config().and_then(|config| {
-                let parts = serve::Parts {
-                    relay: true,
-                    router: false,
-                    dns: false,
-                    api: false,
-                };
-                serve::run(config, parts, Some(Box::new(move || args.load_config())))
+    let result = match cli.command {
+        Command::Relay(args) => args.load_config().and_then(|config| {
+            let parts = serve::Parts {
+                relay: true,
+                router: false,
+                dns: false,
+                api: false,
+            };
+            serve::run(config, parts, Some(Box::new(move || args.load_config())))
+        }),
+        Command::Router(args) => args.load_config().and_then(|config| {
+            let parts = serve::Parts {
+                relay: false,
+                router: true,
+                dns: false,
+                api: false,
+            };
+            serve::run(config, parts, Some(Box::new(move || args.load_config())))
+        }),
+        Command::Dns(args) => args.load_config().and_then(|(config, api)| {
+            let parts = serve::Parts {
+                relay: false,
+                router: false,
+                dns: true,
+                api,
+            };
+            serve::run(config, parts, None)
+        }),
+        Command::Serve { config: path } => config::load(&path)
+            .map_err(anyhow::Error::from)
+            .and_then(|config| {
+                let parts = serve::Parts::enabled_in(&config);
+                let reload = move || config::load(&path).map_err(anyhow::Error::from);
+                serve::run(config, parts, Some(Box::new(reload)))
             }),
-            Command::Router(args) => args.load_config().and_then(|config| {
-                let parts = serve::Parts {
-                    relay: false,
-                    router: true,
-                    dns: false,
-                    api: false,
-                };
-                serve::run(config, parts, Some(Box::new(move || args.load_config())))
-            }),
-            Command::Dns(args) => args.load_config().and_then(|(config, api)| {
-                let parts = serve::Parts {
-                    relay: false,
-                    router: false,
-                    dns: true,
-                    api,
-                };
-                serve::run(config, parts, None)
-            }),
-            Command::Serve { config: path } => config::load(&path)
-                .map_err(anyhow::Error::from)
-                .and_then(|config| {
-                    let parts = serve::Parts::enabled_in(&config);
-                    let reload = move || config::load(&path).map_err(anyhow::Error::from);
-                    serve::run(config, parts, Some(Box::new(reload)))
-                }),
-            Command::Records { api, command } => client::records(api, command),
-            Command::Keys { api, command } => client::keys(api, command),
-            Command::Config {
-                command: ConfigCommand::Check { file },
-            } => check_config(&file),
-        };
+        Command::Records { api, command } => client::records(api, command),
+        Command::Keys { api, command } => client::keys(api, command),
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => check_config(&file),
+    };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

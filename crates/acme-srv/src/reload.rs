@@ -114,9 +114,8 @@ impl Running {
             }
         }
         // The DNS side's tables: compared by their full contents.
-        let same = |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| {
-            format!("{a:?}") == format!("{b:?}")
-        };
+        let same =
+            |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
         for (key, changed) in [
             ("dns", !same(&old.dns, &new.dns)),
             ("api", !same(&old.api, &new.api)),

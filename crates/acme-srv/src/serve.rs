@@ -149,8 +149,9 @@ async fn serve(mut config: Config, parts: Parts, reload: reload::Source) -> anyh
     let mut running = reload::Running::new(&config, resolver.clone());
 
     if parts.relay {
-        let relay = http_relay::Relay::with_resolver(&config, resolver.clone().context("resolver")?)
-            .context("building the relay")?;
+        let relay =
+            http_relay::Relay::with_resolver(&config, resolver.clone().context("resolver")?)
+                .context("building the relay")?;
         let handle = Arc::new(http_relay::RelayHandle::new(relay));
         running.relay = Some(handle.clone());
         let mut listeners = Vec::new();
@@ -168,7 +169,8 @@ async fn serve(mut config: Config, parts: Parts, reload: reload::Source) -> anyh
     }
 
     if parts.router {
-        let router = alpn_router::Router::from_config(&config, resolver.clone().context("resolver")?);
+        let router =
+            alpn_router::Router::from_config(&config, resolver.clone().context("resolver")?);
         let handle = Arc::new(alpn_router::RouterHandle::new(router));
         running.router = Some(handle.clone());
         let bounds = Arc::new(alpn_router::listener_bounds(&config));

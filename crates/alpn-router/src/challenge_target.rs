@@ -89,7 +89,10 @@ async fn lookup(router: &Router, domain: &str) -> Result<Option<Selection>, Stri
 }
 
 /// Connects to the first address of `target` that the policy allows and that answers.
-async fn connect_target(router: &Router, target: &SrvRecord) -> Result<(TcpStream, SocketAddr), String> {
+async fn connect_target(
+    router: &Router,
+    target: &SrvRecord,
+) -> Result<(TcpStream, SocketAddr), String> {
     let addrs = router
         .resolver
         .addresses(&target.target)

@@ -16,7 +16,12 @@ const V2_TCP6: u8 = 0x21;
 
 /// Appends the header of `version` for a connection from `client` to `local` (the
 /// router's own address the client reached) to `out`; nothing for [`ProxyProtocol::Off`].
-pub fn write_header(version: ProxyProtocol, client: SocketAddr, local: SocketAddr, out: &mut Vec<u8>) {
+pub fn write_header(
+    version: ProxyProtocol,
+    client: SocketAddr,
+    local: SocketAddr,
+    out: &mut Vec<u8>,
+) {
     // One family for both ends: an IPv4 client on an IPv6 socket arrives IPv4-mapped.
     let (client, local) = (unmap(client), unmap(local));
     match version {
@@ -34,10 +39,24 @@ fn write_v1(client: SocketAddr, local: SocketAddr, out: &mut Vec<u8>) {
     use std::io::Write as _;
     let line = match (client, local) {
         (SocketAddr::V4(c), SocketAddr::V4(l)) => {
-            write!(out, "PROXY TCP4 {} {} {} {}\r\n", c.ip(), l.ip(), c.port(), l.port())
+            write!(
+                out,
+                "PROXY TCP4 {} {} {} {}\r\n",
+                c.ip(),
+                l.ip(),
+                c.port(),
+                l.port()
+            )
         }
         (SocketAddr::V6(c), SocketAddr::V6(l)) => {
-            write!(out, "PROXY TCP6 {} {} {} {}\r\n", c.ip(), l.ip(), c.port(), l.port())
+            write!(
+                out,
+                "PROXY TCP6 {} {} {} {}\r\n",
+                c.ip(),
+                l.ip(),
+                c.port(),
+                l.port()
+            )
         }
         // Mixed families cannot be expressed; the specification's answer is UNKNOWN.
         _ => out.write_all(b"PROXY UNKNOWN\r\n"),
@@ -92,12 +111,20 @@ mod tests {
             b"PROXY TCP4 192.0.2.7 198.51.100.1 51000 443\r\n"
         );
         assert_eq!(
-            header(ProxyProtocol::V1, "[2001:db8::7]:51000", "[2001:db8::1]:443"),
+            header(
+                ProxyProtocol::V1,
+                "[2001:db8::7]:51000",
+                "[2001:db8::1]:443"
+            ),
             b"PROXY TCP6 2001:db8::7 2001:db8::1 51000 443\r\n"
         );
         // An IPv4 client on a dual-stack socket is written as IPv4.
         assert_eq!(
-            header(ProxyProtocol::V1, "[::ffff:192.0.2.7]:1", "[::ffff:198.51.100.1]:443"),
+            header(
+                ProxyProtocol::V1,
+                "[::ffff:192.0.2.7]:1",
+                "[::ffff:198.51.100.1]:443"
+            ),
             b"PROXY TCP4 192.0.2.7 198.51.100.1 1 443\r\n"
         );
         assert_eq!(

@@ -77,7 +77,9 @@ impl RouterMetrics {
     pub(crate) fn connection(&self, route: Route, up: u64, down: u64) {
         let r = route as usize;
         self.connections[r]
-            .get_or_init(|| metrics::counter!("acme_srv_router_connections_total", "route" => route.label()))
+            .get_or_init(
+                || metrics::counter!("acme_srv_router_connections_total", "route" => route.label()),
+            )
             .increment(1);
         for (d, (direction, n)) in [("up", up), ("down", down)].into_iter().enumerate() {
             if n > 0 {

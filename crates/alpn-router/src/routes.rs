@@ -120,13 +120,28 @@ mod tests {
     #[test]
     fn exact_then_longest_wildcard_then_default() {
         let t = table();
-        assert_eq!(route(&t, Some("www.example.com")), ("web:443".into(), false));
-        assert_eq!(route(&t, Some("a.b.example.com")), ("web:443".into(), false));
-        assert_eq!(route(&t, Some("v1.api.example.com")), ("api:443".into(), false));
-        assert_eq!(route(&t, Some("x.v1.api.example.com")), ("api:443".into(), false));
+        assert_eq!(
+            route(&t, Some("www.example.com")),
+            ("web:443".into(), false)
+        );
+        assert_eq!(
+            route(&t, Some("a.b.example.com")),
+            ("web:443".into(), false)
+        );
+        assert_eq!(
+            route(&t, Some("v1.api.example.com")),
+            ("api:443".into(), false)
+        );
+        assert_eq!(
+            route(&t, Some("x.v1.api.example.com")),
+            ("api:443".into(), false)
+        );
         // A wildcard covers names below, not the name itself.
         assert_eq!(route(&t, Some("example.com")), ("default:443".into(), true));
-        assert_eq!(route(&t, Some("api.example.net")), ("net:443".into(), false));
+        assert_eq!(
+            route(&t, Some("api.example.net")),
+            ("net:443".into(), false)
+        );
         assert_eq!(route(&t, Some("other.test")), ("default:443".into(), true));
     }
 

@@ -74,7 +74,10 @@ pub async fn run(
         let _ = accept.await;
     }
     tracker.close();
-    if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait()).await.is_err() {
+    if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::info!(open = tracker.len(), "router tunnels cut at shutdown");
     }
 }
@@ -115,7 +118,7 @@ async fn serve_connection(
     let (sni, outcome) = match read {
         Ok(hello) => {
             let sni = hello.server_name.clone();
-            let outcome = route(&router, &client, peer, local, &hello, &first_bytes).await;
+            let outcome = route(&router, &client, peer, local, &hello, first_bytes).await;
             (sni, outcome)
         }
         Err(outcome) => (None, outcome),
@@ -155,7 +158,10 @@ async fn read_client_hello(
                 Err(_) => {
                     return Err(Outcome::closed(
                         Route::NoHello,
-                        format!("ClientHello incomplete after {hello_timeout:?} ({} bytes)", buf.len()),
+                        format!(
+                            "ClientHello incomplete after {hello_timeout:?} ({} bytes)",
+                            buf.len()
+                        ),
                     ));
                 }
             },
@@ -174,7 +180,10 @@ async fn read_client_hello(
         match client_hello::peek(buf) {
             Peek::NeedMore if buf.len() < MAX_CLIENT_HELLO_BYTES => {}
             Peek::NeedMore => {
-                return Err(Outcome::closed(Route::NotTls, "ClientHello too large".to_owned()));
+                return Err(Outcome::closed(
+                    Route::NotTls,
+                    "ClientHello too large".to_owned(),
+                ));
             }
             Peek::NotTls(reason) => return Err(Outcome::closed(Route::NotTls, reason.to_string())),
             Peek::Found(hello) => return Ok(hello),
@@ -189,7 +198,7 @@ async fn route(
     peer: SocketAddr,
     local: Option<SocketAddr>,
     hello: &ClientHello,
-    first_bytes: &[u8],
+    first_bytes: Vec<u8>,
 ) -> Outcome {
     let domain = hello.server_name.as_deref();
     if hello.offers_only(ACME_TLS_1)
@@ -197,14 +206,31 @@ async fn route(
     {
         let validation = tokio::time::timeout(router.challenge_timeout, async {
             match challenge_target::connect(router, domain).await {
-                ChallengeRoute::Connected { stream, target, addr } => {
+                ChallengeRoute::Connected {
+                    stream,
+                    target,
+                    addr,
+                } => {
                     let backend = format!("{} {addr}", target.trim_end_matches('.'));
-                    Some(carry(client, &stream, first_bytes, &[], Route::Challenge, backend, router.challenge_timeout).await)
+                    Some(
+                        carry(
+                            client,
+                            &stream,
+                            first_bytes.clone(),
+                            Route::Challenge,
+                            backend,
+                            router.challenge_timeout,
+                        )
+                        .await,
+                    )
                 }
                 ChallengeRoute::NoRecord => None,
                 ChallengeRoute::OptOut => {
                     let _ = tunnel::write_all(client, &UNRECOGNIZED_NAME).await;
-                    Some(Outcome::closed(Route::OptOut, "the SRV record opts out (target \".\")".to_owned()))
+                    Some(Outcome::closed(
+                        Route::OptOut,
+                        "the SRV record opts out (target \".\")".to_owned(),
+                    ))
                 }
                 ChallengeRoute::Failed(detail) => {
                     let _ = tunnel::write_all(client, &INTERNAL_ERROR).await;
@@ -220,7 +246,10 @@ async fn route(
             Err(_) => {
                 return Outcome::closed(
                     Route::ChallengeFailed,
-                    format!("validation connection ended after {:?}", router.challenge_timeout),
+                    format!(
+                        "validation connection ended after {:?}",
+                        router.challenge_timeout
+                    ),
                 );
             }
         }
@@ -229,29 +258,45 @@ async fn route(
         let _ = tunnel::write_all(client, &UNRECOGNIZED_NAME).await;
         return Outcome::closed(Route::NoBackend, None);
     };
-    let route = if is_default { Route::Default } else { Route::Backend };
+    let route = if is_default {
+        Route::Default
+    } else {
+        Route::Backend
+    };
     let stream = match connect_backend(backend, router.connect_timeout).await {
         Ok(stream) => stream,
         Err(e) => {
             let _ = tunnel::write_all(client, &INTERNAL_ERROR).await;
-            let mut outcome = Outcome::closed(Route::BackendFailed, format!("{}: {e}", backend.address));
+            let mut outcome =
+                Outcome::closed(Route::BackendFailed, format!("{}: {e}", backend.address));
             outcome.backend = Some(backend.address.clone());
             return outcome;
         }
     };
-    let mut header = Vec::new();
+    // The PROXY header goes first, in the same write as the replayed bytes.
+    let mut first = Vec::new();
     if let Some(local) = local {
-        proxy_protocol::write_header(backend.proxy_protocol, peer, local, &mut header);
+        proxy_protocol::write_header(backend.proxy_protocol, peer, local, &mut first);
     }
-    carry(client, &stream, first_bytes, &header, route, backend.address.clone(), router.idle_timeout).await
+    first.extend_from_slice(&first_bytes);
+    drop(first_bytes);
+    carry(
+        client,
+        &stream,
+        first,
+        route,
+        backend.address.clone(),
+        router.idle_timeout,
+    )
+    .await
 }
 
-/// Sends `header` and the replayed `first_bytes` to `to`, then tunnels.
+/// Sends `first` (a PROXY header, if any, and the bytes read from the client) to `to`,
+/// frees it, then tunnels: a long-lived tunnel keeps no copy of its first bytes.
 async fn carry(
     client: &TcpStream,
     to: &TcpStream,
-    first_bytes: &[u8],
-    header: &[u8],
+    first: Vec<u8>,
     route: Route,
     backend: String,
     idle: Duration,
@@ -263,9 +308,7 @@ async fn carry(
         moved: Transferred::default(),
         detail: None,
     };
-    let mut first = Vec::with_capacity(header.len() + first_bytes.len());
-    first.extend_from_slice(header);
-    first.extend_from_slice(first_bytes);
+    let replayed = first.len() as u64;
     if let Err(e) = tunnel::write_all(to, &first).await {
         outcome.detail = Some(format!("replaying the ClientHello: {e}"));
         return outcome;
@@ -273,7 +316,7 @@ async fn carry(
     drop(first);
     let (moved, error) = tunnel::run(client, to, idle).await;
     outcome.moved = Transferred {
-        up: moved.up + first_bytes.len() as u64,
+        up: moved.up + replayed,
         down: moved.down,
     };
     outcome.detail = error.map(|e| e.to_string());
@@ -295,5 +338,10 @@ async fn connect_backend(backend: &Backend, timeout: Duration) -> io::Result<Tcp
     };
     tokio::time::timeout(timeout, attempt)
         .await
-        .unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, format!("connect timed out after {timeout:?}"))))
+        .unwrap_or_else(|_| {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("connect timed out after {timeout:?}"),
+            ))
+        })
 }

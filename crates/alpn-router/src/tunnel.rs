@@ -102,7 +102,9 @@ async fn pump(
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => return Err(io_error(from_side)(e)),
         };
-        write_all(to, &chunk[..n]).await.map_err(io_error(to_side))?;
+        write_all(to, &chunk[..n])
+            .await
+            .map_err(io_error(to_side))?;
         drop(chunk);
         moved.fetch_add(n as u64, Ordering::Relaxed);
         last.store(start.elapsed().as_millis() as u64, Ordering::Relaxed);

@@ -561,7 +561,9 @@ impl Config {
             ));
         }
         if let Some(router) = &self.router {
-            router.check().map_err(|(key, reason)| invalid(&key, reason))?;
+            router
+                .check()
+                .map_err(|(key, reason)| invalid(&key, reason))?;
         }
         if self.targets.allow_ports.is_empty() {
             return Err(invalid(

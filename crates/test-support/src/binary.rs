@@ -136,7 +136,12 @@ impl AcmeSrv {
 
     /// How many log lines contain `needle` so far.
     pub fn count_log(&self, needle: &str) -> usize {
-        self.log.lock().unwrap().iter().filter(|l| l.contains(needle)).count()
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
     }
 
     /// Waits until more than `seen` log lines contain `needle` (a line logged again, such

@@ -113,9 +113,14 @@ async fn through_router(router: SocketAddr) -> Vec<u8> {
 async fn sighup_reloads_the_relay_and_the_router_without_dropping_a_transfer() {
     let dns = TestDns::start("test.", 1).await;
     let target = RecordingTarget::start().await;
-    dns.set_srv("_acme-challenge._tcp.www.new.test", &[(10, 0, target.port(), "client.new.test")], 60)
+    dns.set_srv(
+        "_acme-challenge._tcp.www.new.test",
+        &[(10, 0, target.port(), "client.new.test")],
+        60,
+    )
+    .await;
+    dns.set_a("client.new.test", &[Ipv4Addr::LOCALHOST], 60)
         .await;
-    dns.set_a("client.new.test", &[Ipv4Addr::LOCALHOST], 60).await;
     let (old_backend, new_backend) = (streaming_backend().await, answering_backend().await);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("acme-srv.toml");
@@ -124,15 +129,27 @@ async fn sighup_reloads_the_relay_and_the_router_without_dropping_a_transfer() {
         .await
         .unwrap();
     let (relay, router) = (srv.addr("http"), srv.addr("router"));
-    assert!(challenge_status(relay, "www.new.test").await.contains(" 404 "), "not allowed yet");
+    assert!(
+        challenge_status(relay, "www.new.test")
+            .await
+            .contains(" 404 "),
+        "not allowed yet"
+    );
 
     // A long transfer through the router, under way.
     let mut long = TcpStream::connect(router).await.unwrap();
-    long.write_all(&client_hello(Some("www.proc.test"), &["h2"])).await.unwrap();
+    long.write_all(&client_hello(Some("www.proc.test"), &["h2"]))
+        .await
+        .unwrap();
     let mut got = vec![0u8; CHUNK];
     long.read_exact(&mut got).await.unwrap();
 
-    write_config(&file, dns.addr(), r#""*.proc.test", "*.new.test""#, new_backend);
+    write_config(
+        &file,
+        dns.addr(),
+        r#""*.proc.test", "*.new.test""#,
+        new_backend,
+    );
     srv.hangup().await.unwrap();
     srv.wait_for_log("configuration reloaded", Duration::from_secs(10))
         .await
@@ -140,7 +157,11 @@ async fn sighup_reloads_the_relay_and_the_router_without_dropping_a_transfer() {
 
     // New connections and requests follow the new file...
     assert_eq!(through_router(router).await, b"new");
-    assert!(challenge_status(relay, "www.new.test").await.contains(" 200 "));
+    assert!(
+        challenge_status(relay, "www.new.test")
+            .await
+            .contains(" 200 ")
+    );
     assert_eq!(target.requests().len(), 1);
     // ...and the transfer that began before goes on to its last byte.
     let mut rest = Vec::new();
@@ -157,7 +178,14 @@ async fn sighup_reloads_the_relay_and_the_router_without_dropping_a_transfer() {
         .wait_for_log("reload refused", Duration::from_secs(10))
         .await
         .unwrap();
-    assert!(refused.contains("acme-srv.toml") && refused.contains("router.listen"), "{refused}");
+    assert!(
+        refused.contains("acme-srv.toml") && refused.contains("router.listen"),
+        "{refused}"
+    );
     assert_eq!(through_router(router).await, b"new");
-    assert!(challenge_status(relay, "www.new.test").await.contains(" 200 "));
+    assert!(
+        challenge_status(relay, "www.new.test")
+            .await
+            .contains(" 200 ")
+    );
 }

@@ -46,7 +46,11 @@ server {{
 }
 
 /// Runs curl against `https://www.router.test:PORT/` through `router`; its output.
-async fn curl(certs: &CertificateFiles, router: std::net::SocketAddr, extra: &[&str]) -> anyhow::Result<String> {
+async fn curl(
+    certs: &CertificateFiles,
+    router: std::net::SocketAddr,
+    extra: &[&str],
+) -> anyhow::Result<String> {
     let curl = programs::require("curl")?;
     let resolve = format!("{NAME}:{}:127.0.0.1", router.port());
     let url = format!("https://{NAME}:{}/", router.port());
@@ -55,7 +59,12 @@ async fn curl(certs: &CertificateFiles, router: std::net::SocketAddr, extra: &[&
         Command::new(curl)
             .args(["-sS", "--max-time", "15", "--cacert"])
             .arg(&certs.ca_cert)
-            .args(["--resolve", &resolve, "-w", "%{http_version} verify=%{ssl_verify_result}"])
+            .args([
+                "--resolve",
+                &resolve,
+                "-w",
+                "%{http_version} verify=%{ssl_verify_result}",
+            ])
             .args(extra)
             .arg(&url)
             .output(),
@@ -124,14 +133,25 @@ async fn with_proxy_protocol_v2_nginx_logs_the_real_client() -> anyhow::Result<(
     )
     .await?;
 
-    let answer = curl(&certs, router.addr("router"), &["--http2", "--interface", CLIENT_SOURCE]).await?;
-    ensure!(answer.ends_with("2 verify=0"), "{answer:?}\n{}", nginx.output());
+    let answer = curl(
+        &certs,
+        router.addr("router"),
+        &["--http2", "--interface", CLIENT_SOURCE],
+    )
+    .await?;
+    ensure!(
+        answer.ends_with("2 verify=0"),
+        "{answer:?}\n{}",
+        nginx.output()
+    );
     let log_path = nginx.prefix().join("logs/real.log");
     // nginx writes the access log line when the request ends, before curl's exit.
     let log = std::fs::read_to_string(&log_path)
         .with_context(|| format!("reading {}\n{}", log_path.display(), nginx.output()))?;
     ensure!(
-        log.contains(&format!("{CLIENT_SOURCE} via 127.0.0.1 \"GET / HTTP/2.0\" 200")),
+        log.contains(&format!(
+            "{CLIENT_SOURCE} via 127.0.0.1 \"GET / HTTP/2.0\" 200"
+        )),
         "nginx's access log does not show the real client {CLIENT_SOURCE}: {log:?}"
     );
     Ok(())

@@ -30,7 +30,10 @@ async fn lego_gets_a_certificate_through_the_router_after_failover() -> anyhow::
     dns.set_a(&live_host, &[harness::LOOPBACK], 60).await;
     dns.set_srv(
         &harness::tls_owner(DOMAIN),
-        &[(10, 0, dead_port, &dead_host), (20, 0, lego_port, &live_host)],
+        &[
+            (10, 0, dead_port, &dead_host),
+            (20, 0, lego_port, &live_host),
+        ],
         60,
     )
     .await;

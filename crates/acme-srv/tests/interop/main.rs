@@ -60,7 +60,7 @@ mod behind_nginx;
 mod certbot_http01;
 mod delegation;
 mod failover;
+mod https_behind_router;
 mod lego_http01;
 mod lego_tls_alpn01;
-mod https_behind_router;
 mod srv_via_cli;

@@ -13,15 +13,22 @@ const ACME: &[&str] = &["acme-tls/1"];
 async fn a_validation_goes_to_the_srv_target_and_other_traffic_to_the_backend() {
     let dns = dns().await;
     let (target, web) = (Backend::start("target").await, Backend::start("web").await);
-    dns.set_srv("_acme-tls-alpn._tcp.www.test.", &[(10, 0, target.addr.port(), "client.test.")], 60)
-        .await;
+    dns.set_srv(
+        "_acme-tls-alpn._tcp.www.test.",
+        &[(10, 0, target.addr.port(), "client.test.")],
+        60,
+    )
+    .await;
     dns.set_a("client.test.", &[Ipv4Addr::LOCALHOST], 60).await;
     let mut config = base_config(&dns);
     add_backend(&mut config, &["www.test"], web.addr, ProxyProtocol::V2);
     let router = start(&config).await;
 
     let validation = hello(Some("www.test"), ACME);
-    assert_eq!(exchange(router.addr, &validation).await, format!("target:{}", validation.len()).as_bytes());
+    assert_eq!(
+        exchange(router.addr, &validation).await,
+        format!("target:{}", validation.len()).as_bytes()
+    );
     // The target gets the ClientHello exactly: no PROXY header (that is the backend's).
     assert_eq!(target.received(), vec![validation]);
 
@@ -39,7 +46,10 @@ async fn a_dead_first_target_falls_over_to_the_second() {
     let dead = refused_port().await;
     dns.set_srv(
         "_acme-tls-alpn._tcp.www.test.",
-        &[(10, 0, dead, "first.test."), (20, 0, second.addr.port(), "second.test.")],
+        &[
+            (10, 0, dead, "first.test."),
+            (20, 0, second.addr.port(), "second.test."),
+        ],
         60,
     )
     .await;
@@ -47,7 +57,10 @@ async fn a_dead_first_target_falls_over_to_the_second() {
     dns.set_a("second.test.", &[Ipv4Addr::LOCALHOST], 60).await;
     let router = start(&base_config(&dns)).await;
     let validation = hello(Some("www.test"), ACME);
-    assert_eq!(exchange(router.addr, &validation).await, format!("second:{}", validation.len()).as_bytes());
+    assert_eq!(
+        exchange(router.addr, &validation).await,
+        format!("second:{}", validation.len()).as_bytes()
+    );
 }
 
 #[tokio::test]
@@ -59,7 +72,10 @@ async fn without_a_record_the_validation_goes_to_the_names_backend() {
     add_backend(&mut config, &["*.test"], web.addr, ProxyProtocol::Off);
     let router = start(&config).await;
     let validation = hello(Some("norecord.test"), ACME);
-    assert_eq!(exchange(router.addr, &validation).await, format!("web:{}", validation.len()).as_bytes());
+    assert_eq!(
+        exchange(router.addr, &validation).await,
+        format!("web:{}", validation.len()).as_bytes()
+    );
     assert!(dns.questions_for("_acme-tls-alpn._tcp.norecord.test.") > 0);
 }
 
@@ -71,7 +87,10 @@ async fn a_name_outside_the_allow_list_is_never_looked_up() {
     set_default(&mut config, web.addr);
     let router = start(&config).await;
     let validation = hello(Some("www.example.org"), ACME);
-    assert_eq!(exchange(router.addr, &validation).await, format!("web:{}", validation.len()).as_bytes());
+    assert_eq!(
+        exchange(router.addr, &validation).await,
+        format!("web:{}", validation.len()).as_bytes()
+    );
     assert!(dns.questions().is_empty(), "{:?}", dns.questions());
 }
 
@@ -79,11 +98,15 @@ async fn a_name_outside_the_allow_list_is_never_looked_up() {
 async fn an_opt_out_record_closes_with_unrecognized_name() {
     let dns = dns().await;
     let web = Backend::start("web").await;
-    dns.set_srv("_acme-tls-alpn._tcp.www.test.", &[(0, 0, 0, ".")], 60).await;
+    dns.set_srv("_acme-tls-alpn._tcp.www.test.", &[(0, 0, 0, ".")], 60)
+        .await;
     let mut config = base_config(&dns);
     set_default(&mut config, web.addr);
     let router = start(&config).await;
-    assert_eq!(exchange(router.addr, &hello(Some("www.test"), ACME)).await, UNRECOGNIZED_NAME);
+    assert_eq!(
+        exchange(router.addr, &hello(Some("www.test"), ACME)).await,
+        UNRECOGNIZED_NAME
+    );
     assert!(web.received().is_empty(), "never falls back to the backend");
 }
 
@@ -91,19 +114,29 @@ async fn an_opt_out_record_closes_with_unrecognized_name() {
 async fn a_target_outside_the_policy_is_not_connected_to() {
     let dns = dns().await;
     let target = Backend::start("target").await;
-    dns.set_srv("_acme-tls-alpn._tcp.www.test.", &[(10, 0, target.addr.port(), "client.test.")], 60)
-        .await;
+    dns.set_srv(
+        "_acme-tls-alpn._tcp.www.test.",
+        &[(10, 0, target.addr.port(), "client.test.")],
+        60,
+    )
+    .await;
     dns.set_a("client.test.", &[Ipv4Addr::LOCALHOST], 60).await;
     let mut config = base_config(&dns);
     config.targets.allow_networks = vec!["10.0.0.0/8".parse().unwrap()];
     let router = start(&config).await;
-    assert_eq!(exchange(router.addr, &hello(Some("www.test"), ACME)).await, INTERNAL_ERROR);
+    assert_eq!(
+        exchange(router.addr, &hello(Some("www.test"), ACME)).await,
+        INTERNAL_ERROR
+    );
     assert!(target.received().is_empty());
 
     // A port outside targets.allow_ports is refused too.
     let mut config = base_config(&dns);
     config.targets.allow_ports = vec!["443".parse().unwrap()];
     router.reload(&config);
-    assert_eq!(exchange(router.addr, &hello(Some("www.test"), ACME)).await, INTERNAL_ERROR);
+    assert_eq!(
+        exchange(router.addr, &hello(Some("www.test"), ACME)).await,
+        INTERNAL_ERROR
+    );
     assert!(target.received().is_empty());
 }

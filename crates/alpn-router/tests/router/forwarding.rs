@@ -14,7 +14,12 @@ async fn a_hello_in_one_byte_segments_is_routed() {
     let dns = dns().await;
     let www = Backend::start("www").await;
     let mut config = base_config(&dns);
-    add_backend(&mut config, &["www.example.com"], www.addr, ProxyProtocol::Off);
+    add_backend(
+        &mut config,
+        &["www.example.com"],
+        www.addr,
+        ProxyProtocol::Off,
+    );
     let router = start(&config).await;
 
     let h = hello(Some("www.example.com"), &["h2"]);
@@ -26,7 +31,10 @@ async fn a_hello_in_one_byte_segments_is_routed() {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     stream.shutdown().await.unwrap();
-    assert_eq!(read_all(&mut stream).await, format!("www:{}", h.len()).as_bytes());
+    assert_eq!(
+        read_all(&mut stream).await,
+        format!("www:{}", h.len()).as_bytes()
+    );
     assert_eq!(www.received(), vec![h]);
 }
 
@@ -35,8 +43,18 @@ async fn proxy_protocol_headers_carry_the_client_address() {
     let dns = dns().await;
     let (v1, v2) = (Backend::start("v1").await, Backend::start("v2").await);
     let mut config = base_config(&dns);
-    add_backend(&mut config, &["one.example.com"], v1.addr, ProxyProtocol::V1);
-    add_backend(&mut config, &["two.example.com"], v2.addr, ProxyProtocol::V2);
+    add_backend(
+        &mut config,
+        &["one.example.com"],
+        v1.addr,
+        ProxyProtocol::V1,
+    );
+    add_backend(
+        &mut config,
+        &["two.example.com"],
+        v2.addr,
+        ProxyProtocol::V2,
+    );
     let router = start(&config).await;
 
     let h = hello(Some("one.example.com"), &[]);
@@ -46,7 +64,11 @@ async fn proxy_protocol_headers_carry_the_client_address() {
     stream.shutdown().await.unwrap();
     read_all(&mut stream).await;
     let got = &v1.received()[0];
-    let line = format!("PROXY TCP4 127.0.0.1 127.0.0.1 {} {}\r\n", client.port(), router.addr.port());
+    let line = format!(
+        "PROXY TCP4 127.0.0.1 127.0.0.1 {} {}\r\n",
+        client.port(),
+        router.addr.port()
+    );
     assert_eq!(&got[..line.len()], line.as_bytes());
     assert_eq!(&got[line.len()..], &h[..]);
 
@@ -93,7 +115,10 @@ async fn bulk_backend(size: usize) -> (std::net::SocketAddr, tokio::task::JoinHa
             }
         };
         let ((), received) = tokio::join!(send, receive);
-        write.write_all(format!("got:{received}").as_bytes()).await.unwrap();
+        write
+            .write_all(format!("got:{received}").as_bytes())
+            .await
+            .unwrap();
         write.shutdown().await.unwrap();
         received
     });
@@ -127,9 +152,11 @@ async fn bulk_both_ways_and_half_close() {
         read.read_to_end(&mut all).await.unwrap();
         all
     };
-    let ((), all) = tokio::time::timeout(Duration::from_secs(30), async { tokio::join!(send, receive) })
-        .await
-        .expect("the transfer finishes");
+    let ((), all) = tokio::time::timeout(Duration::from_secs(30), async {
+        tokio::join!(send, receive)
+    })
+    .await
+    .expect("the transfer finishes");
     assert_eq!(backend.await.unwrap(), h.len() + up);
     assert_eq!(all.len(), down + format!("got:{}", h.len() + up).len());
     assert!(all[..down].iter().all(|b| *b == 7));
@@ -141,7 +168,12 @@ async fn a_client_that_never_finishes_its_hello_is_closed() {
     let dns = dns().await;
     let www = Backend::start("www").await;
     let mut config = base_config(&dns);
-    add_backend(&mut config, &["www.example.com"], www.addr, ProxyProtocol::Off);
+    add_backend(
+        &mut config,
+        &["www.example.com"],
+        www.addr,
+        ProxyProtocol::Off,
+    );
     config.router.as_mut().unwrap().connections.request_timeout = Some(Duration::from_millis(300));
     let router = start(&config).await;
     let h = hello(Some("www.example.com"), &[]);
@@ -175,7 +207,10 @@ async fn an_idle_tunnel_is_closed_after_the_idle_timeout() {
     let started = std::time::Instant::now();
     assert_eq!(read_all(&mut stream).await, b"");
     let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_millis(350) && elapsed < Duration::from_secs(5), "{elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(350) && elapsed < Duration::from_secs(5),
+        "{elapsed:?}"
+    );
     // The backend's side was closed too, after it got the hello.
     assert_eq!(silent.await.unwrap(), h.len());
 }
@@ -207,6 +242,8 @@ async fn one_client_holds_at_most_its_share() {
     let mut third = TcpStream::connect(router.addr).await.unwrap();
     let _ = third.write_all(&h).await;
     let mut buf = [0u8; 16];
-    let read = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf)).await.unwrap();
+    let read = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf))
+        .await
+        .unwrap();
     assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
 }

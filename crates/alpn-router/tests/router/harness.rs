@@ -111,9 +111,14 @@ pub async fn start(config: &Config) -> TestRouter {
         .unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(alpn_router::run(handle.clone(), bounds, vec![listener], async {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(alpn_router::run(
+        handle.clone(),
+        bounds,
+        vec![listener],
+        async {
+            let _ = stopped.await;
+        },
+    ));
     TestRouter {
         addr,
         handle,
@@ -183,7 +188,10 @@ impl Backend {
             }
         })
         .await;
-        assert!(reached.is_ok(), "{n} connection(s) never reached the backend");
+        assert!(
+            reached.is_ok(),
+            "{n} connection(s) never reached the backend"
+        );
     }
 
     /// The bytes of each finished connection, in order.

@@ -14,7 +14,12 @@ async fn an_open_tunnel_survives_a_reload_that_changes_its_backend() {
     let dns = dns().await;
     let (old, new) = (Backend::start("old").await, Backend::start("new").await);
     let mut config = base_config(&dns);
-    add_backend(&mut config, &["www.example.com"], old.addr, ProxyProtocol::Off);
+    add_backend(
+        &mut config,
+        &["www.example.com"],
+        old.addr,
+        ProxyProtocol::Off,
+    );
     let router = start(&config).await;
 
     let h = hello(Some("www.example.com"), &[]);
@@ -23,11 +28,19 @@ async fn an_open_tunnel_survives_a_reload_that_changes_its_backend() {
     old.wait_for_connections(1).await;
 
     let mut config = base_config(&dns);
-    add_backend(&mut config, &["www.example.com"], new.addr, ProxyProtocol::Off);
+    add_backend(
+        &mut config,
+        &["www.example.com"],
+        new.addr,
+        ProxyProtocol::Off,
+    );
     router.reload(&config);
 
     // A new connection follows the new table...
-    assert_eq!(exchange(router.addr, &h).await, format!("new:{}", h.len()).as_bytes());
+    assert_eq!(
+        exchange(router.addr, &h).await,
+        format!("new:{}", h.len()).as_bytes()
+    );
     // ...and the one opened before still reaches the old backend, and ends normally.
     open.write_all(b"more").await.unwrap();
     open.shutdown().await.unwrap();
@@ -44,7 +57,12 @@ async fn shutdown_stops_accepting_and_lets_open_tunnels_finish() {
     let dns = dns().await;
     let web = Backend::start("web").await;
     let mut config = base_config(&dns);
-    add_backend(&mut config, &["www.example.com"], web.addr, ProxyProtocol::Off);
+    add_backend(
+        &mut config,
+        &["www.example.com"],
+        web.addr,
+        ProxyProtocol::Off,
+    );
     let router = start(&config).await;
     let addr = router.addr;
 
@@ -61,7 +79,10 @@ async fn shutdown_stops_accepting_and_lets_open_tunnels_finish() {
         }
     })
     .await;
-    assert!(refused.is_ok(), "the router still accepts after shutdown began");
+    assert!(
+        refused.is_ok(),
+        "the router still accepts after shutdown began"
+    );
     // ...and the open tunnel still carries its last bytes and its answer.
     open.shutdown().await.unwrap();
     let mut answer = Vec::new();
