@@ -57,6 +57,70 @@ def lego_client(port, workdir):
     ]
 
 
+def pebble_client(port, workdir):
+    """pebble validating tls-alpn-01 for pebble.example.test at PORT (its `tlsPort`):
+    the ClientHello a CA sends (Go's crypto/tls, SNI = the domain, ALPN acme-tls/1 only).
+    This script runs itself as the client: a tiny DNS server answering every A question
+    with 127.0.0.1, pebble with a throwaway certificate, and lego ordering the
+    certificate so that pebble validates."""
+    return [sys.executable, os.path.abspath(__file__), "--pebble-client", str(port), workdir]
+
+
+def run_pebble_client(port, workdir):
+    import json
+    import threading
+    import time
+
+    dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dns.bind(("127.0.0.1", 0))
+
+    def answer_a_questions():
+        while True:
+            query, peer = dns.recvfrom(512)
+            end = 12
+            while query[end] != 0:
+                end += 1 + query[end]
+            question = query[12:end + 5]
+            qtype = int.from_bytes(query[end + 1:end + 3], "big")
+            header = query[:2] + b"\x84\x00\x00\x01" + (b"\x00\x01" if qtype == 1 else b"\x00\x00") + b"\x00\x00\x00\x00"
+            record = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x7f\x00\x00\x01" if qtype == 1 else b""
+            dns.sendto(header + question + record, peer)
+
+    threading.Thread(target=answer_a_questions, daemon=True).start()
+
+    def free_port():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    cert, key = os.path.join(workdir, "cert.pem"), os.path.join(workdir, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-days", "2", "-keyout", key, "-out", cert], check=True, capture_output=True)
+    acme, management = free_port(), free_port()
+    config = os.path.join(workdir, "pebble.json")
+    with open(config, "w") as f:
+        json.dump({"pebble": {"listenAddress": f"127.0.0.1:{acme}", "managementListenAddress": f"127.0.0.1:{management}",
+                              "certificate": cert, "privateKey": key, "httpPort": free_port(), "tlsPort": port,
+                              "ocspResponderURL": "", "externalAccountBindingRequired": False}}, f)
+    env = dict(os.environ, PEBBLE_VA_NOSLEEP="1", PEBBLE_WFE_NONCEREJECT="0", PEBBLE_AUTHZREUSE="0")
+    pebble = subprocess.Popen(["pebble", "-config", config, "-dnsserver", f"127.0.0.1:{dns.getsockname()[1]}"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", acme)) == 0:
+                    break
+            time.sleep(0.05)
+        subprocess.run(["lego", "--server", f"https://127.0.0.1:{acme}/dir", "--email", "a@b.test",
+                        "--domains", "pebble.example.test", "--tls", "--tls.port", f"127.0.0.1:{free_port()}",
+                        "--accept-tos", "--path", workdir, "run"],
+                       env=dict(os.environ, LEGO_CA_CERTIFICATES=cert), timeout=TIMEOUT,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    finally:
+        pebble.kill()
+
+
 # name -> function(port, workdir) giving the client's command line.
 CAPTURES = {
     "curl-h2": lambda port, _: [
@@ -79,6 +143,7 @@ CAPTURES = {
     ],
     "python": lambda port, _: python_client(port),
     "go-lego": lego_client,
+    "go-pebble-validation": pebble_client,
 }
 
 
@@ -150,6 +215,9 @@ def capture(name):
 
 
 def main():
+    if sys.argv[1:2] == ["--pebble-client"]:
+        run_pebble_client(int(sys.argv[2]), sys.argv[3])
+        return
     names = sys.argv[1:] or list(CAPTURES)
     for name in names:
         if name not in CAPTURES:

@@ -13,7 +13,7 @@ struct Capture {
     records: usize,
 }
 
-const CAPTURES: [Capture; 7] = [
+const CAPTURES: [Capture; 8] = [
     Capture {
         name: "curl-h2",
         bytes: include_bytes!("../../testdata/curl-h2.bin"),
@@ -54,6 +54,13 @@ const CAPTURES: [Capture; 7] = [
         bytes: include_bytes!("../../testdata/go-lego.bin"),
         server_name: Some("localhost"),
         alpn: &[],
+        records: 1,
+    },
+    Capture {
+        name: "go-pebble-validation",
+        bytes: include_bytes!("../../testdata/go-pebble-validation.bin"),
+        server_name: Some("pebble.example.test"),
+        alpn: &[b"acme-tls/1"],
         records: 1,
     },
     Capture {
@@ -345,6 +352,8 @@ fn client_hello_extra_bytes_after_the_hello() {
 fn client_hello_offers_only() {
     let acme = found(CAPTURES[2].bytes);
     assert!(acme.offers_only(b"acme-tls/1"));
+    let ca = found(include_bytes!("../../testdata/go-pebble-validation.bin"));
+    assert!(ca.offers_only(b"acme-tls/1"), "a CA's validation hello");
     assert!(!acme.offers_only(b"h2"));
     let curl = found(CAPTURES[0].bytes);
     assert!(!curl.offers_only(b"acme-tls/1"));
