@@ -2,9 +2,9 @@
 //! once the route is chosen, with half-close handled and an idle timeout over both
 //! directions.
 //!
-//! Each direction waits for readiness without a buffer and takes one only to move the
-//! bytes that are ready, so an idle tunnel holds no buffer at all (as nginx releases its
-//! buffers while idle). When one side ends its sending (EOF), the other side's sending
+//! Each direction waits for readiness without a buffer and takes one only while bytes
+//! are ready, so an idle tunnel holds no buffer at all (as nginx releases its buffers
+//! while idle). When one side ends its sending (EOF), the other side's sending
 //! half is shut down and the opposite direction goes on until it ends too.
 
 use std::io;
@@ -93,21 +93,24 @@ async fn pump(
     last: &AtomicU64,
 ) -> Result<(), TunnelError> {
     let io_error = |side| move |source| TunnelError::Io { side, source };
-    loop {
+    'ready: loop {
         from.readable().await.map_err(io_error(from_side))?;
-        let mut chunk = vec![0u8; CHUNK_BYTES];
-        let n = match from.try_read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(e) => return Err(io_error(from_side)(e)),
-        };
-        write_all(to, &chunk[..n])
-            .await
-            .map_err(io_error(to_side))?;
-        drop(chunk);
-        moved.fetch_add(n as u64, Ordering::Relaxed);
-        last.store(start.elapsed().as_millis() as u64, Ordering::Relaxed);
+        // A buffer only while bytes flow: taken when `from` is readable, reused while
+        // reads find more, freed when a read would block. Not zeroed: the kernel fills it.
+        let mut chunk = Vec::with_capacity(CHUNK_BYTES);
+        loop {
+            chunk.clear();
+            match from.try_read_buf(&mut chunk) {
+                Ok(0) => break 'ready,
+                Ok(n) => {
+                    write_all(to, &chunk).await.map_err(io_error(to_side))?;
+                    moved.fetch_add(n as u64, Ordering::Relaxed);
+                    last.store(start.elapsed().as_millis() as u64, Ordering::Relaxed);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue 'ready,
+                Err(e) => return Err(io_error(from_side)(e)),
+            }
+        }
     }
     // The other way may still carry data (an HTTP response after the request's FIN).
     match socket2::SockRef::from(to).shutdown(Shutdown::Write) {
