@@ -204,7 +204,9 @@ async fn route(
     if hello.offers_only(ACME_TLS_1)
         && let Some(domain) = domain.filter(|d| router.is_allowed(d))
     {
-        let validation = tokio::time::timeout(router.challenge_timeout, async {
+        // Boxed: a validation is short and rare, so its (large) lookup state is kept out
+        // of the state every long-lived tunnel carries.
+        let validation = Box::pin(tokio::time::timeout(router.challenge_timeout, async {
             match challenge_target::connect(router, domain).await {
                 ChallengeRoute::Connected {
                     stream,
@@ -237,7 +239,7 @@ async fn route(
                     Some(Outcome::closed(Route::ChallengeFailed, detail))
                 }
             }
-        })
+        }))
         .await;
         match validation {
             Ok(Some(outcome)) => return outcome,
@@ -263,7 +265,8 @@ async fn route(
     } else {
         Route::Backend
     };
-    let stream = match connect_backend(backend, router.connect_timeout).await {
+    // Boxed for the same reason: name resolution's state is needed only until connected.
+    let stream = match Box::pin(connect_backend(backend, router.connect_timeout)).await {
         Ok(stream) => stream,
         Err(e) => {
             let _ = tunnel::write_all(client, &INTERNAL_ERROR).await;
