@@ -7,3 +7,4 @@ mod config_cli;
 mod dns_process;
 mod relay_process;
 mod reload_process;
+mod router_process;
