@@ -11,23 +11,20 @@
 //! - `acme-srv config check FILE`: loads and validates a configuration file.
 //!
 //! Layout: [`cli`] holds the clap definitions and how flags override the file;
-//! [`serve`] runs the parts with one runtime, one metrics registry and one shutdown;
-//! [`zones`] turns `[[dns.zones]]` into zone specifications, [`dns_records`] stored
-//! records into DNS records, and [`zone_sync`] keeps the DNS snapshot equal to the
-//! store; [`reload`] applies a new configuration on SIGHUP; [`client`] talks to the API; [`listen`] binds sockets, [`admin`] serves
-//! metrics and health, [`logging`] sets up tracing. `anyhow` is used here and only here.
+//! [`serve`] runs the parts with one runtime, one metrics registry and one shutdown (the
+//! DNS side's zone specs, and its snapshot kept equal to the store, come from
+//! [`zone_sync`]); [`reload`] applies a new configuration on SIGHUP; [`client`] talks to
+//! the API; [`listen`] binds sockets, [`admin`] serves metrics and health, [`logging`]
+//! sets up tracing. `anyhow` is used here and only here.
 #![forbid(unsafe_code)]
 
 mod admin;
 mod cli;
 mod client;
-mod dns_records;
 mod listen;
 mod logging;
 mod reload;
 mod serve;
-mod zone_sync;
-mod zones;
 
 use clap::Parser;
 

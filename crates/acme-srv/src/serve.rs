@@ -10,7 +10,7 @@ use config::{Config, Connections};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::{admin, listen, logging, reload, zone_sync, zones};
+use crate::{admin, listen, logging, reload};
 
 /// Which parts to run.
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +63,7 @@ async fn serve(mut config: Config, parts: Parts, reload: reload::Source) -> anyh
     if parts.dns {
         let dns = config.dns.clone().unwrap_or_default();
         let store = store.clone().context("store")?;
-        let specs = zones::zone_specs(&dns).context("loading [dns] zones")?;
+        let specs = zone_sync::zone_specs(&dns).context("loading [dns] zones")?;
         let authority = zone_sync::start(store, specs, shutdown.clone(), &mut tasks).await?;
         let mut udp = Vec::new();
         let mut tcp = Vec::new();
@@ -95,7 +95,7 @@ async fn serve(mut config: Config, parts: Parts, reload: reload::Source) -> anyh
             .dns
             .iter()
             .flat_map(|d| &d.zones)
-            .map(|z| zones::origin_text(&z.origin))
+            .map(|z| zone_sync::origin_text(&z.origin))
             .collect();
         let admin_token = std::env::var("ACME_SRV_ADMIN_TOKEN")
             .ok()
@@ -110,7 +110,7 @@ async fn serve(mut config: Config, parts: Parts, reload: reload::Source) -> anyh
         let settings = management_api::ApiSettings {
             zones,
             admin_token,
-            acme_dns_zone: api.acme_dns_zone.as_deref().map(zones::origin_text),
+            acme_dns_zone: api.acme_dns_zone.as_deref().map(zone_sync::origin_text),
             txt_keep: api.txt_keep,
             max_body_bytes: api.max_body_bytes,
             trusted_proxies: api.trusted_proxies.clone(),

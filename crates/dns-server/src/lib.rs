@@ -14,6 +14,8 @@
 //!    splits the file into entries and hands hickory's parser a few hundred
 //!    self-contained record lines at a time, so a large zone never exists as hickory
 //!    record sets all at once, and a syntax error is reported with its file and line.
+//!    [`parse_records`] reads record lines held elsewhere (a configuration's static
+//!    records) through the same code, with the line of a [`ZoneSyntaxError`].
 //! 2. [`snapshot`]: [`Snapshot::build`] merges the zone specs with the dynamic records
 //!    from the store (sorting references to their wire form by owner and type), with
 //!    empty non-terminals, CNAME conflicts resolved and the given serial in every SOA.
@@ -70,3 +72,4 @@ pub use records::StaticRecords;
 pub use server::{DnsServerError, ServerOptions, TCP_TIMEOUT, run, run_with_options};
 pub use snapshot::{MAX_CNAME_HOPS, SkipReason, SkippedRecord, Snapshot};
 pub use zone::{ZoneError, ZoneSpec};
+pub use zone_file::{ZoneSyntaxError, parse_records};

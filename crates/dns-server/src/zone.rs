@@ -8,7 +8,7 @@ use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use crate::records::StaticRecords;
-use crate::zone_file::{self, SyntaxError};
+use crate::zone_file::{self, ZoneSyntaxError};
 
 /// Everything the server needs to know about one zone besides the dynamic records.
 ///
@@ -126,7 +126,7 @@ impl ZoneSpec {
         let read = zone_file::read(text, path, &origin, &mut |record| {
             let fail = |error: ZoneError, problem: &mut Option<ZoneError>| {
                 *problem = Some(error);
-                SyntaxError {
+                ZoneSyntaxError {
                     line: None,
                     message: String::new(),
                 }
@@ -145,7 +145,7 @@ impl ZoneSpec {
             let at_apex = record.name.eq_ignore_root(&origin);
             match &record.data {
                 RData::SOA(_) if at_apex && soa.is_some() => {
-                    return Err(SyntaxError {
+                    return Err(ZoneSyntaxError {
                         line: None,
                         message: "SOA is already specified".to_owned(),
                     });

@@ -14,6 +14,10 @@
 //! carries over, `$INCLUDE file` (without an origin) reads a file relative to the
 //! including one and the origin it sets stays set afterwards; an entry with an owner and
 //! no type is ignored.
+//!
+//! Two entry points: [`read`] for a zone file ([`crate::ZoneSpec::from_zone_file`]) and
+//! [`parse_records`] for record lines held elsewhere (a configuration's static records),
+//! which have no file: there a relative `$INCLUDE` is an error, as in hickory.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -27,12 +31,48 @@ const BATCH: usize = 512;
 /// How deep `$INCLUDE`s may nest.
 const MAX_INCLUDE_DEPTH: usize = 16;
 
-/// A syntax error: the line of the entry (its last line) in the top-level file, and
-/// hickory's or our description.
-#[derive(Debug)]
-pub(crate) struct SyntaxError {
-    pub(crate) line: Option<usize>,
-    pub(crate) message: String,
+/// Zone text that does not parse: the line of the failing entry (its last line) in the
+/// top-level text, and hickory's or our description.
+///
+/// Displays the description only: callers name the place their own way (a file and
+/// line, a configuration key).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+#[non_exhaustive]
+pub struct ZoneSyntaxError {
+    /// 1-based line of the failing entry (the line its last token is on), when known. An
+    /// error inside an `$INCLUDE`d file is reported at the `$INCLUDE` line.
+    pub line: Option<usize>,
+    /// What is wrong (for an `$INCLUDE`d file, prefixed with its path and line).
+    pub message: String,
+}
+
+/// Parses `text`, zone-file lines holding records, as a zone file's records are parsed
+/// (hickory's parser, the same batching and rules as [`crate::ZoneSpec::from_zone_file`]):
+/// relative names are relative to `origin` (`@` is `origin`), a record without a TTL gets
+/// `default_ttl` (as after `$TTL`), the class may be left out; `$ORIGIN` and `$TTL` may
+/// appear, and `$INCLUDE` only with an absolute path (there is no file to be relative
+/// to).
+///
+/// No zone rules are checked here (a SOA at the origin, names inside it):
+/// [`crate::Snapshot::build`] leaves out what it cannot serve, with the reason. An error
+/// gives the line of the failing entry in `text`.
+pub fn parse_records(
+    origin: &Name,
+    default_ttl: u32,
+    text: &str,
+) -> Result<Vec<Record>, ZoneSyntaxError> {
+    let mut records = Vec::new();
+    let mut origin = origin.clone();
+    origin.set_fqdn(true);
+    let mut sink = |record| {
+        records.push(record);
+        Ok(())
+    };
+    let mut reader = Reader::new(&origin, Some(default_ttl), &mut sink);
+    reader.read_text(text, None, 0, None)?;
+    reader.flush()?;
+    Ok(records)
 }
 
 /// Reads the zone file `text` (named `path`, for `$INCLUDE`s), calling `sink` with every
@@ -41,19 +81,10 @@ pub(crate) fn read(
     text: &str,
     path: &Path,
     origin: &Name,
-    sink: &mut dyn FnMut(Record) -> Result<(), SyntaxError>,
-) -> Result<(), SyntaxError> {
-    let mut reader = Reader {
-        origin: origin.clone(),
-        default_ttl: None,
-        last_ttl: None,
-        class: "IN".to_owned(),
-        owner: None,
-        batch: String::new(),
-        lines: Vec::new(),
-        sink,
-    };
-    reader.read_text(text, path, 0, None)?;
+    sink: &mut dyn FnMut(Record) -> Result<(), ZoneSyntaxError>,
+) -> Result<(), ZoneSyntaxError> {
+    let mut reader = Reader::new(origin, None, sink);
+    reader.read_text(text, Some(path), 0, None)?;
     reader.flush()
 }
 
@@ -70,19 +101,38 @@ struct Reader<'s> {
     batch: String,
     /// The top-level line of each record line in `batch`.
     lines: Vec<usize>,
-    sink: &'s mut dyn FnMut(Record) -> Result<(), SyntaxError>,
+    sink: &'s mut dyn FnMut(Record) -> Result<(), ZoneSyntaxError>,
 }
 
-impl Reader<'_> {
+impl<'s> Reader<'s> {
+    /// A reader at `origin`; `default_ttl` as if `$TTL` had been given.
+    fn new(
+        origin: &Name,
+        default_ttl: Option<u32>,
+        sink: &'s mut dyn FnMut(Record) -> Result<(), ZoneSyntaxError>,
+    ) -> Self {
+        Reader {
+            origin: origin.clone(),
+            default_ttl,
+            last_ttl: None,
+            class: "IN".to_owned(),
+            owner: None,
+            batch: String::new(),
+            lines: Vec::new(),
+            sink,
+        }
+    }
+
+    /// `path`: the file `text` was read from, `None` for text that is not from a file.
     /// `include_line`: for an included file, the line of the top-level `$INCLUDE`, where
     /// its errors are reported.
     fn read_text(
         &mut self,
         text: &str,
-        path: &Path,
+        path: Option<&Path>,
         depth: usize,
         include_line: Option<usize>,
-    ) -> Result<(), SyntaxError> {
+    ) -> Result<(), ZoneSyntaxError> {
         let mut entries = Entries::new(text);
         loop {
             let entry = match entries.next_entry() {
@@ -116,11 +166,15 @@ impl Reader<'_> {
                                 "Max depth level for nested $INCLUDE is reached".to_owned(),
                             ));
                         }
-                        let included = resolve_include(path, file);
+                        let included = resolve_include(path, file).ok_or_else(|| {
+                            fail(format!(
+                                "$INCLUDE {file}: a relative path needs a zone file"
+                            ))
+                        })?;
                         let text = std::fs::read_to_string(&included).map_err(|e| {
                             fail(format!("cannot read {}: {e}", included.display()))
                         })?;
-                        self.read_text(&text, &included, depth + 1, Some(line))?;
+                        self.read_text(&text, Some(&included), depth + 1, Some(line))?;
                     }
                     _ => return Err(fail(format!("unexpected directive {first}"))),
                 }
@@ -196,7 +250,7 @@ impl Reader<'_> {
         Ok(())
     }
 
-    fn set_origin(&mut self, origin: Name) -> Result<(), SyntaxError> {
+    fn set_origin(&mut self, origin: Name) -> Result<(), ZoneSyntaxError> {
         self.flush()?;
         // A blank owner after the directive still means the previous owner.
         if let Some(owner) = &self.owner
@@ -209,7 +263,7 @@ impl Reader<'_> {
     }
 
     /// Parses the batch with hickory and hands its records on.
-    fn flush(&mut self) -> Result<(), SyntaxError> {
+    fn flush(&mut self) -> Result<(), ZoneSyntaxError> {
         if self.lines.is_empty() {
             return Ok(());
         }
@@ -232,7 +286,7 @@ impl Reader<'_> {
 
     /// The first record line of a failed batch that fails on its own (or with the lines
     /// before it, for errors between records).
-    fn locate(&self, text: &str, lines: &[usize], message: String) -> SyntaxError {
+    fn locate(&self, text: &str, lines: &[usize], message: String) -> ZoneSyntaxError {
         let ends: Vec<usize> = text.match_indices('\n').map(|(i, _)| i + 1).collect();
         let (mut low, mut high) = (1, ends.len());
         while low < high {
@@ -248,7 +302,7 @@ impl Reader<'_> {
         let message = parse(&self.origin, &text[start..ends[failing - 1]])
             .err()
             .unwrap_or(message);
-        SyntaxError {
+        ZoneSyntaxError {
             line: lines.get(failing - 1).copied(),
             message,
         }
@@ -268,25 +322,33 @@ fn parse(origin: &Name, lines: &str) -> Result<Vec<Record>, String> {
     Ok(records)
 }
 
-fn located(include_line: Option<usize>, line: usize, path: &Path, message: String) -> SyntaxError {
-    match include_line {
-        None => SyntaxError {
-            line: Some(line),
-            message,
-        },
-        Some(at) => SyntaxError {
+fn located(
+    include_line: Option<usize>,
+    line: usize,
+    path: Option<&Path>,
+    message: String,
+) -> ZoneSyntaxError {
+    match (include_line, path) {
+        (Some(at), Some(path)) => ZoneSyntaxError {
             line: Some(at),
             message: format!("in {}:{line}: {message}", path.display()),
+        },
+        _ => ZoneSyntaxError {
+            line: Some(include_line.unwrap_or(line)),
+            message,
         },
     }
 }
 
-fn resolve_include(path: &Path, file: &str) -> PathBuf {
+/// The file an `$INCLUDE` names: an absolute path as it is, a relative one against the
+/// including file's directory; `None` for a relative path in text that is not from a
+/// file.
+fn resolve_include(path: Option<&Path>, file: &str) -> Option<PathBuf> {
     let file = Path::new(file);
     if file.is_absolute() {
-        return file.to_owned();
+        return Some(file.to_owned());
     }
-    path.parent().unwrap_or(Path::new(".")).join(file)
+    Some(path?.parent().unwrap_or(Path::new(".")).join(file))
 }
 
 /// One logical entry: a directive or a record, possibly over several lines.

@@ -1,94 +1,138 @@
 //! Keeps the DNS server's snapshot equal to the store.
 //!
 //! The first snapshot is built from every stored record. The records are kept in a
-//! compact mirror (owner → TTL and data, about 180 bytes per record), so after a committed change (the store's change
-//! feed) only the owners that changed are read back ([`RecordStore::changes_since`],
-//! [`RecordStore::records_at`]) and patched in; the snapshot is then rebuilt from the
-//! mirror on a blocking thread and swapped in atomically. A burst of changes is one
-//! rebuild. When the store's change journal no longer reaches back to the mirror's
-//! serial, everything is read again, as at start.
+//! compact mirror (owner → TTL and data, about 180 bytes per record), so after a
+//! committed change (the store's change feed) only the owners that changed are read back
+//! ([`RecordStore::changes_since`], [`RecordStore::records_at`]) and patched in; the
+//! snapshot is then rebuilt from the mirror on a blocking thread and swapped in
+//! atomically. A burst of changes is one rebuild. When the store's change journal no
+//! longer reaches back to the mirror's serial, everything is read again, as at start.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use dns_server::{Authority, Snapshot, ZoneSpec};
 use hickory_proto::rr::Record;
 use record_store::{RecordData, RecordStore};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::dns_records;
+use crate::error::with_causes;
+use crate::{ZoneSyncError, to_dns_record};
 
-/// Builds the first snapshot and spawns the task that follows the store.
-pub(crate) async fn start(
+/// Builds the first snapshot ([`StoreFollower::load`]) and spawns the task that follows
+/// the store ([`StoreFollower::run`]) onto `tasks`, until `shutdown`. Returns the
+/// authority to serve.
+///
+/// The follower task never fails (it logs and retries; it ends with `Ok` at shutdown or
+/// when the store's change feed ends), so `tasks` may carry any error type.
+pub async fn start<E: Send + 'static>(
     store: Arc<dyn RecordStore>,
     specs: Vec<ZoneSpec>,
     shutdown: CancellationToken,
-    tasks: &mut JoinSet<anyhow::Result<()>>,
-) -> anyhow::Result<Arc<Authority>> {
-    let mut changes = store.subscribe();
-    let specs = Arc::new(specs);
-    let mirror = Mirror::load(store.as_ref()).await?;
-    let (mirror, snapshot) = rebuild(mirror, specs.clone(), None).await?;
-    let authority = Arc::new(Authority::new(snapshot));
-    let follower = authority.clone();
+    tasks: &mut JoinSet<Result<(), E>>,
+) -> Result<Arc<Authority>, ZoneSyncError> {
+    let follower = StoreFollower::load(store, specs).await?;
+    let authority = follower.authority();
     tasks.spawn(async move {
-        // `None` after a failed rebuild (the mirror went with it): read everything again.
-        let mut mirror = Some(mirror);
-        loop {
-            tokio::select! {
-                changed = changes.changed() => {
-                    if changed.is_err() {
-                        return Ok(());
-                    }
-                    // Coalesce a burst: the journal read below covers every change
-                    // committed so far.
-                    changes.borrow_and_update();
-                    if let Err(e) = follow(store.as_ref(), &specs, &mut mirror, &follower).await {
-                        tracing::error!(error = %format!("{e:#}"), "updating the DNS snapshot failed; serving the previous one, retrying in {RETRY_AFTER:?}");
-                        tokio::select! {
-                            () = tokio::time::sleep(RETRY_AFTER) => changes.mark_changed(),
-                            () = shutdown.cancelled() => return Ok(()),
-                        }
-                    }
-                }
-                () = shutdown.cancelled() => return Ok(()),
-            }
-        }
+        follower.run(shutdown).await;
+        Ok(())
     });
     Ok(authority)
 }
 
+/// Keeps an [`Authority`]'s snapshot equal to the store: the zone specs plus every
+/// stored record, at the store's serial.
+pub struct StoreFollower {
+    store: Arc<dyn RecordStore>,
+    specs: Arc<Vec<ZoneSpec>>,
+    /// The store's change feed, subscribed to before the first read.
+    changes: watch::Receiver<u32>,
+    /// `None` after a failed rebuild (the mirror went with it): read everything again.
+    mirror: Option<Mirror>,
+    authority: Arc<Authority>,
+}
+
+impl StoreFollower {
+    /// Reads every stored record and builds the first snapshot from them and `specs`.
+    /// Changes committed from here on are seen by [`run`](Self::run).
+    pub async fn load(
+        store: Arc<dyn RecordStore>,
+        specs: Vec<ZoneSpec>,
+    ) -> Result<StoreFollower, ZoneSyncError> {
+        let changes = store.subscribe();
+        let specs = Arc::new(specs);
+        let mirror = Mirror::load(store.as_ref()).await?;
+        let (mirror, snapshot) = rebuild(mirror, specs.clone(), None).await?;
+        Ok(StoreFollower {
+            store,
+            specs,
+            changes,
+            mirror: Some(mirror),
+            authority: Arc::new(Authority::new(snapshot)),
+        })
+    }
+
+    /// The authority whose snapshot this follower replaces: what the DNS server answers
+    /// from ([`dns_server::run`]).
+    pub fn authority(&self) -> Arc<Authority> {
+        self.authority.clone()
+    }
+
+    /// Follows the store's change feed until `shutdown` is cancelled or the feed ends,
+    /// swapping in a new snapshot after each change (a burst is one rebuild). When
+    /// the store cannot be read or a snapshot cannot be built, the previous snapshot
+    /// stays served: the error is logged and tried again [`RETRY_AFTER`] later.
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                changed = self.changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    // Coalesce a burst: the journal read below covers every change
+                    // committed so far.
+                    self.changes.borrow_and_update();
+                    if let Err(e) = self.follow().await {
+                        tracing::error!(error = %with_causes(&e), "updating the DNS snapshot failed; serving the previous one, retrying in {RETRY_AFTER:?}");
+                        tokio::select! {
+                            () = tokio::time::sleep(RETRY_AFTER) => self.changes.mark_changed(),
+                            () = shutdown.cancelled() => return,
+                        }
+                    }
+                }
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    /// Brings the mirror up to date with the store and swaps in a snapshot built from
+    /// it. The mirror stays as it was when reading fails, and is dropped (`None`, to be
+    /// read whole next time) when the build fails.
+    async fn follow(&mut self) -> Result<(), ZoneSyncError> {
+        let store = self.store.as_ref();
+        let (current, changed) = match self.mirror.take() {
+            Some(mut current) => match current.catch_up(store).await {
+                Ok(changed) => (current, changed),
+                Err(e) => {
+                    self.mirror = Some(current);
+                    return Err(e);
+                }
+            },
+            None => (Mirror::load(store).await?, None),
+        };
+        let (current, snapshot) = rebuild(current, self.specs.clone(), changed).await?;
+        self.mirror = Some(current);
+        self.authority.replace(snapshot);
+        Ok(())
+    }
+}
+
 /// How long to wait before trying again after the store could not be read or a
 /// snapshot could not be built.
-const RETRY_AFTER: Duration = Duration::from_secs(1);
-
-/// Brings `mirror` up to date with the store and swaps in a snapshot built from it.
-/// The mirror stays as it was when reading fails, and is dropped (`None`, to be read
-/// whole next time) when the build fails.
-async fn follow(
-    store: &dyn RecordStore,
-    specs: &Arc<Vec<ZoneSpec>>,
-    mirror: &mut Option<Mirror>,
-    authority: &Authority,
-) -> anyhow::Result<()> {
-    let (current, changed) = match mirror.take() {
-        Some(mut current) => match current.catch_up(store).await {
-            Ok(changed) => (current, changed),
-            Err(e) => {
-                *mirror = Some(current);
-                return Err(e);
-            }
-        },
-        None => (Mirror::load(store).await?, None),
-    };
-    let (current, snapshot) = rebuild(current, specs.clone(), changed).await?;
-    *mirror = Some(current);
-    authority.replace(snapshot);
-    Ok(())
-}
+pub const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// The stored records by owner, at a serial. Kept in the store's own form, which is
 /// less than half the size of hickory's records; they are turned into DNS records
@@ -102,9 +146,15 @@ struct Mirror {
 impl Mirror {
     /// Reads every record. The serial is read first, so the records are at least that
     /// new and a later [`catch_up`](Self::catch_up) cannot miss a change.
-    async fn load(store: &dyn RecordStore) -> anyhow::Result<Mirror> {
-        let serial = store.serial().await.context("reading the zone serial")?;
-        let records = store.all_records().await.context("reading records")?;
+    async fn load(store: &dyn RecordStore) -> Result<Mirror, ZoneSyncError> {
+        let serial = store
+            .serial()
+            .await
+            .map_err(ZoneSyncError::store("the zone serial"))?;
+        let records = store
+            .all_records()
+            .await
+            .map_err(ZoneSyncError::store("every record"))?;
         let mut mirror = Mirror {
             serial,
             by_owner: BTreeMap::new(),
@@ -116,11 +166,14 @@ impl Mirror {
 
     /// Brings the mirror up to the store's latest serial. Returns the owners that
     /// changed, or `None` when everything was read again.
-    async fn catch_up(&mut self, store: &dyn RecordStore) -> anyhow::Result<Option<Vec<String>>> {
+    async fn catch_up(
+        &mut self,
+        store: &dyn RecordStore,
+    ) -> Result<Option<Vec<String>>, ZoneSyncError> {
         let Some(changes) = store
             .changes_since(self.serial)
             .await
-            .context("reading the change journal")?
+            .map_err(ZoneSyncError::store("the change journal"))?
         else {
             tracing::info!(
                 serial = self.serial,
@@ -132,7 +185,7 @@ impl Mirror {
         let records = store
             .records_at(&changes.owners)
             .await
-            .context("reading changed records")?;
+            .map_err(ZoneSyncError::store("the changed records"))?;
         for owner in &changes.owners {
             if let Some(old) = self.by_owner.remove(owner) {
                 self.count -= old.len();
@@ -173,7 +226,7 @@ impl Mirror {
     ) -> impl Iterator<Item = Record> + 'a {
         self.by_owner.iter().flat_map(move |(owner, records)| {
             records.iter().filter_map(move |(ttl, data)| {
-                let dns = dns_records::to_dns(owner, *ttl, data);
+                let dns = to_dns_record(owner, *ttl, data);
                 if dns.is_none() && report(owner) {
                     tracing::warn!(%owner, "stored record has an unparsable name; not served");
                 }
@@ -189,13 +242,13 @@ async fn rebuild(
     mirror: Mirror,
     specs: Arc<Vec<ZoneSpec>>,
     changed: Option<Vec<String>>,
-) -> anyhow::Result<(Mirror, Snapshot)> {
+) -> Result<(Mirror, Snapshot), ZoneSyncError> {
     tokio::task::spawn_blocking(move || {
         let snapshot = build(&mirror, &specs, changed);
         (mirror, snapshot)
     })
     .await
-    .context("the snapshot build panicked")
+    .map_err(ZoneSyncError::SnapshotBuildPanicked)
 }
 
 /// Builds a snapshot from the mirror. Records that cannot be served are logged: all of
@@ -226,10 +279,9 @@ fn build(mirror: &Mirror, specs: &[ZoneSpec], changed: Option<Vec<String>>) -> S
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
-    use std::time::Duration;
 
+    use hickory_proto::rr::Name;
     use hickory_proto::rr::rdata::SOA;
-    use hickory_proto::rr::{Name, RecordType};
     use record_store::SqliteStore;
 
     use super::*;
@@ -315,55 +367,6 @@ mod tests {
             ["a.acme.test", "b.acme.test", "c.acme.test", "d.acme.test"]
         );
         assert_eq!(mirror.count, 4);
-    }
-
-    #[tokio::test]
-    async fn the_served_snapshot_follows_writes() {
-        let (_dir, store) = store(100).await;
-        store.add_record(&txt("old.acme.test", "1")).await.unwrap();
-        let shutdown = CancellationToken::new();
-        let mut tasks = JoinSet::new();
-        let authority = start(store.clone(), vec![zone()], shutdown.clone(), &mut tasks)
-            .await
-            .unwrap();
-        let name = |text: &str| Name::from_str(text).unwrap();
-        assert!(
-            authority
-                .snapshot()
-                .rrset(&name("old.acme.test."), RecordType::TXT)
-                .is_some()
-        );
-
-        store.add_record(&txt("new.acme.test", "1")).await.unwrap();
-        store.delete_records("old.acme.test", None).await.unwrap();
-        let serial = store.serial().await.unwrap();
-
-        // The follower swaps the snapshot in the background: wait (bounded) for it.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while authority.snapshot().serial() != serial {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "snapshot stuck at serial {}, store at {serial}",
-                authority.snapshot().serial()
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let snapshot = authority.snapshot();
-        assert!(
-            snapshot
-                .rrset(&name("new.acme.test."), RecordType::TXT)
-                .is_some()
-        );
-        assert!(
-            snapshot
-                .rrset(&name("old.acme.test."), RecordType::TXT)
-                .is_none()
-        );
-
-        shutdown.cancel();
-        while let Some(result) = tasks.join_next().await {
-            result.unwrap().unwrap();
-        }
     }
 
     /// Counts the warnings logged while `f` runs on this thread.

@@ -1,4 +1,4 @@
-//! Stored records (`record_store::Record`) as DNS records for the server's snapshot.
+//! Stored records ([`record_store::Record`]) as DNS records for the server's snapshot.
 
 use std::str::FromStr;
 
@@ -6,9 +6,10 @@ use hickory_proto::rr::rdata::{A, AAAA, CNAME, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record};
 use record_store::RecordData;
 
-/// The DNS record for a stored one (`owner`, `ttl`, `data`); `None` if a stored name
-/// does not parse.
-pub(crate) fn to_dns(owner: &str, ttl: u32, data: &RecordData) -> Option<Record> {
+/// The DNS record for a stored one (`owner`, `ttl`, `data`, the parts of a
+/// [`record_store::Record`]); `None` if a stored name (the owner, a CNAME or SRV target)
+/// does not parse. A TXT value longer than 255 bytes is split into character-strings.
+pub fn to_dns_record(owner: &str, ttl: u32, data: &RecordData) -> Option<Record> {
     let name = |text: &str| Name::from_str(&format!("{}.", text.trim_end_matches('.'))).ok();
     let owner = name(owner)?;
     let data = match data {
@@ -76,7 +77,7 @@ mod tests {
                 target: ".".into(),
             },
         };
-        let record = to_dns(&stored.owner, stored.ttl, &stored.data).unwrap();
+        let record = to_dns_record(&stored.owner, stored.ttl, &stored.data).unwrap();
         assert_eq!(record.name.to_ascii(), "_acme-challenge._tcp.a.test.");
         match record.data {
             RData::SRV(srv) => assert!(srv.target.is_root()),

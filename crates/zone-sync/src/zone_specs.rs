@@ -1,96 +1,165 @@
-//! From `[[dns.zones]]` to the DNS server's zone specifications.
+//! From `[[dns.zones]]` to the DNS server's zone specifications: names made absolute, the
+//! defaults of `ns` and `soa` filled in, a `zone_file` read, and the `records` lines parsed
+//! by dns-server's zone-text reader ([`dns_server::parse_records`], which reads zone files
+//! too), so static records have one parser whichever way they are given.
 
 use std::str::FromStr;
 
-use anyhow::Context;
 use config::{DnsConfig, ZoneConfig};
 use dns_server::ZoneSpec;
-use hickory_proto::rr::Name;
 use hickory_proto::rr::rdata::SOA;
-use hickory_proto::serialize::txt::Parser;
+use hickory_proto::rr::{Name, Record};
+
+use crate::ZoneSyncError;
+
+/// The TTL of a `records` line that gives none.
+pub const STATIC_RECORD_DEFAULT_TTL: u32 = 3600;
 
 /// A zone origin as the API compares names: IDNA to ASCII, lowercase, no trailing dot
 /// (the configuration was validated, so normalisation succeeds).
-pub(crate) fn origin_text(origin: &str) -> String {
+pub fn origin_text(origin: &str) -> String {
     srv_scheme::normalize_host(origin)
         .unwrap_or_else(|_| origin.trim_end_matches('.').to_ascii_lowercase())
 }
 
-/// An absolute name from configuration text (a trailing dot is optional; IDNA names are
-/// converted to ASCII).
-fn absolute(name: &str) -> anyhow::Result<Name> {
-    let text = format!("{}.", origin_text(name));
-    Name::from_str(&text).with_context(|| format!("{name:?} is not a domain name"))
-}
-
-/// The zone specifications for every configured zone.
-pub(crate) fn zone_specs(dns: &DnsConfig) -> anyhow::Result<Vec<ZoneSpec>> {
+/// The zone specifications for every configured zone, in order. An error names the
+/// configuration key (`dns.zones[0].records[2]`) and the zone.
+pub fn zone_specs(dns: &DnsConfig) -> Result<Vec<ZoneSpec>, ZoneSyncError> {
     dns.zones
         .iter()
         .enumerate()
-        .map(|(i, zone)| {
-            zone_spec(zone).with_context(|| format!("dns.zones[{i}] ({})", zone.origin))
-        })
+        .map(|(index, zone)| ConfiguredZone { index, zone }.spec())
         .collect()
 }
 
-fn zone_spec(zone: &ZoneConfig) -> anyhow::Result<ZoneSpec> {
-    let origin = absolute(&zone.origin)?;
-    if let Some(path) = &zone.zone_file {
-        let mut spec = ZoneSpec::from_zone_file(path, origin.clone())
-            .with_context(|| format!("loading zone file {}", path.display()))?;
-        spec.static_records
-            .extend(static_records(&origin, &zone.records)?);
-        return Ok(spec);
+/// One `[[dns.zones]]` entry and its index, which error messages name.
+struct ConfiguredZone<'a> {
+    index: usize,
+    zone: &'a ZoneConfig,
+}
+
+impl ConfiguredZone<'_> {
+    fn spec(&self) -> Result<ZoneSpec, ZoneSyncError> {
+        let zone = self.zone;
+        let origin = self.absolute("origin", &zone.origin)?;
+        if let Some(path) = &zone.zone_file {
+            let mut spec = ZoneSpec::from_zone_file(path, origin.clone()).map_err(|source| {
+                ZoneSyncError::ZoneFile {
+                    key: self.key("zone_file"),
+                    origin: zone.origin.clone(),
+                    source: Box::new(source),
+                }
+            })?;
+            spec.static_records.extend(self.static_records(&origin)?);
+            return Ok(spec);
+        }
+        let ns: Vec<Name> = if zone.ns.is_empty() {
+            vec![self.below_origin("ns", "ns1", &origin)?]
+        } else {
+            zone.ns
+                .iter()
+                .enumerate()
+                .map(|(i, name)| self.absolute(&format!("ns[{i}]"), name))
+                .collect::<Result<_, _>>()?
+        };
+        let soa = &zone.soa;
+        let mname = match &soa.mname {
+            Some(name) => self.absolute("soa.mname", name)?,
+            None => ns[0].clone(),
+        };
+        let rname = match &soa.rname {
+            Some(name) => self.absolute("soa.rname", name)?,
+            None => self.below_origin("soa.rname", "hostmaster", &origin)?,
+        };
+        Ok(ZoneSpec {
+            origin: origin.clone(),
+            soa: SOA::new(
+                mname,
+                rname,
+                0,
+                soa.refresh,
+                soa.retry,
+                soa.expire,
+                soa.minimum,
+            ),
+            soa_ttl: soa.ttl,
+            ns,
+            static_records: self.static_records(&origin)?.into(),
+        })
     }
-    let ns: Vec<Name> = if zone.ns.is_empty() {
-        vec![origin.prepend_label("ns1")?]
-    } else {
-        zone.ns
-            .iter()
-            .map(|n| absolute(n))
-            .collect::<anyhow::Result<_>>()?
-    };
-    let soa = &zone.soa;
-    let mname = match &soa.mname {
-        Some(m) => absolute(m)?,
-        None => ns[0].clone(),
-    };
-    let rname = match &soa.rname {
-        Some(r) => absolute(r)?,
-        None => origin.prepend_label("hostmaster")?,
-    };
-    Ok(ZoneSpec {
-        origin: origin.clone(),
-        soa: SOA::new(
-            mname,
-            rname,
-            0,
-            soa.refresh,
-            soa.retry,
-            soa.expire,
-            soa.minimum,
-        ),
-        soa_ttl: soa.ttl,
-        ns,
-        static_records: static_records(&origin, &zone.records)?.into(),
+
+    /// `dns.zones[<index>].<field>`.
+    fn key(&self, field: &str) -> String {
+        format!("dns.zones[{}].{field}", self.index)
+    }
+
+    /// The absolute name for the configuration text `name` at key `field` (a trailing
+    /// dot is optional; IDNA names are converted to ASCII).
+    fn absolute(&self, field: &str, name: &str) -> Result<Name, ZoneSyncError> {
+        Name::from_str(&format!("{}.", origin_text(name))).map_err(|source| {
+            ZoneSyncError::ZoneName {
+                key: self.key(field),
+                origin: self.zone.origin.clone(),
+                name: name.to_owned(),
+                source,
+            }
+        })
+    }
+
+    /// `label.origin`, the default of the key `field`.
+    fn below_origin(&self, field: &str, label: &str, origin: &Name) -> Result<Name, ZoneSyncError> {
+        origin
+            .prepend_label(label)
+            .map_err(|source| ZoneSyncError::ZoneName {
+                key: self.key(field),
+                origin: self.zone.origin.clone(),
+                name: format!("{label}.{}", origin_text(&self.zone.origin)),
+                source,
+            })
+    }
+
+    /// The `records` lines (zone-file syntax relative to `origin`), parsed as one text
+    /// so a line may continue the one before (a blank owner, parentheses).
+    fn static_records(&self, origin: &Name) -> Result<Vec<Record>, ZoneSyncError> {
+        let lines = &self.zone.records;
+        if lines.is_empty() {
+            return Ok(Vec::new());
+        }
+        let text = lines.join("\n");
+        dns_server::parse_records(origin, STATIC_RECORD_DEFAULT_TTL, &text).map_err(|source| {
+            let entry = source.line.and_then(|line| entry_holding_line(lines, line));
+            ZoneSyncError::StaticRecord {
+                key: match entry {
+                    Some(entry) => self.key(&format!("records[{entry}]")),
+                    None => self.key("records"),
+                },
+                origin: self.zone.origin.clone(),
+                source,
+            }
+        })
+    }
+}
+
+/// The index of the entry of `entries` that holds the 1-based `line` of
+/// `entries.join("\n")` (an entry may itself hold several lines).
+fn entry_holding_line(entries: &[String], line: usize) -> Option<usize> {
+    let mut last_line = 0;
+    entries.iter().position(|entry| {
+        last_line += entry.matches('\n').count() + 1;
+        line <= last_line
     })
 }
 
-/// Parses `records` (zone-file lines relative to `origin`).
-fn static_records(
-    origin: &Name,
-    records: &[String],
-) -> anyhow::Result<Vec<hickory_proto::rr::Record>> {
-    if records.is_empty() {
-        return Ok(Vec::new());
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_of_the_joined_text_is_found_in_its_entry() {
+        let entries = ["a", "b\nc", "d"].map(str::to_owned);
+        let found: Vec<_> = (1..=5)
+            .map(|line| entry_holding_line(&entries, line))
+            .collect();
+        assert_eq!(found, [Some(0), Some(1), Some(1), Some(2), None]);
     }
-    let text = format!("$TTL 3600\n{}\n", records.join("\n"));
-    let (_, sets) = Parser::new(text, None, Some(origin.clone()))
-        .parse()
-        .map_err(|e| anyhow::anyhow!("static records: {e}"))?;
-    Ok(sets
-        .into_values()
-        .flat_map(|set| set.records_without_rrsigs().cloned().collect::<Vec<_>>())
-        .collect())
 }

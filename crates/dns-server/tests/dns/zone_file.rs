@@ -1,8 +1,9 @@
-//! `ZoneSpec::from_zone_file`: what a zone file becomes, and errors with file and line.
+//! `ZoneSpec::from_zone_file`: what a zone file becomes, and errors with file and line;
+//! `parse_records`: record lines without a file, through the same reader.
 
 use std::path::Path;
 
-use dns_server::{ZoneError, ZoneSpec};
+use dns_server::{ZoneError, ZoneSpec, parse_records};
 use hickory_proto::rr::RecordType;
 
 use crate::harness::name;
@@ -135,4 +136,49 @@ fn zone_text_in_memory_parses_too() {
     .unwrap();
     assert_eq!(spec.static_records.len(), 1);
     assert_eq!(spec.ns.len(), 1);
+}
+
+#[test]
+fn record_lines_parse_as_a_zone_file_does() {
+    let text = "www IN A 192.0.2.1\nshort 60 TXT \"a\"\n  60 TXT \"b\"\nabs.other.test. 300 IN A 192.0.2.9\n";
+    let mut records = parse_records(&name("zone.test"), 3600, text).unwrap();
+    records.sort_by_key(|r| (r.name.to_ascii(), r.data.to_string()));
+    let summary: Vec<(String, u32, RecordType)> = records
+        .iter()
+        .map(|r| (r.name.to_ascii(), r.ttl, r.record_type()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("abs.other.test.".to_owned(), 300, RecordType::A),
+            ("short.zone.test.".to_owned(), 60, RecordType::TXT),
+            ("short.zone.test.".to_owned(), 60, RecordType::TXT),
+            ("www.zone.test.".to_owned(), 3600, RecordType::A),
+        ],
+        "relative names under the origin, the default TTL, a blank owner repeating the last"
+    );
+}
+
+#[test]
+fn a_record_line_error_gives_its_line() {
+    let error = parse_records(
+        &name("zone.test."),
+        3600,
+        "a IN A 192.0.2.1\nb IN TXT ok\nc IN A nowhere\nd IN A 192.0.2.4\n",
+    )
+    .unwrap_err();
+    assert_eq!(error.line, Some(3), "{error:?}");
+    assert!(!error.message.is_empty());
+}
+
+#[test]
+fn record_lines_refuse_a_relative_include() {
+    let error = parse_records(
+        &name("zone.test."),
+        3600,
+        "a IN A 192.0.2.1\n$INCLUDE other.zone\n",
+    )
+    .unwrap_err();
+    assert_eq!(error.line, Some(2));
+    assert!(error.message.contains("relative"), "{error}");
 }
