@@ -6,8 +6,9 @@
 //! and the running configuration stays.
 //!
 //! What the listeners were built with stays until a restart: listen addresses,
-//! `[<part>.connections]`, and the DNS side's tables; a reload that changes them says
-//! so in its log line.
+//! `[<part>.connections]` (except the router's `request_timeout` and `idle_timeout`,
+//! which are the router's own and reload), and the DNS side's tables; a reload that
+//! changes them says so in its log line.
 
 use std::sync::Arc;
 
@@ -104,13 +105,22 @@ impl Running {
             }
         }
         let listen = |c: &Config| c.router.as_ref().map(|r| r.listen.clone());
-        let connections = |c: &Config| c.router.as_ref().map(|r| r.connections.clone());
+        // The ClientHello and idle timeouts are the router's own and reload; the caps,
+        // the first-byte timeout and the lifetime belong to the listener.
+        let connections = |c: &Config| {
+            c.router.as_ref().map(|r| {
+                let mut listener_part = r.connections.clone();
+                listener_part.request_timeout = None;
+                listener_part.idle_timeout = None;
+                listener_part
+            })
+        };
         if self.router.is_some() {
             if listen(old) != listen(new) {
                 keys.push("router.listen");
             }
             if connections(old) != connections(new) {
-                keys.push("router.connections");
+                keys.push("router.connections (max, max_per_client, prefixes, first_byte_timeout, max_duration)");
             }
         }
         // The DNS side's tables: compared by their full contents.

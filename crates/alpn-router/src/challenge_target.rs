@@ -37,8 +37,14 @@ pub enum ChallengeRoute {
     Failed(String),
 }
 
-/// Finds and connects to the validation target for the normalised `domain`.
-pub async fn connect(router: &Router, domain: &str) -> ChallengeRoute {
+/// Finds and connects to the validation target for the normalised `domain`. `this_router`
+/// is the address the client reached: a target there would be the router itself (an SRV
+/// record pointing back at it), a loop, and is skipped.
+pub async fn connect(
+    router: &Router,
+    domain: &str,
+    this_router: Option<SocketAddr>,
+) -> ChallengeRoute {
     let targets = match lookup(router, domain).await {
         Ok(Some(Selection::OptOut)) => return ChallengeRoute::OptOut,
         Ok(Some(Selection::Targets(targets))) => targets,
@@ -47,7 +53,7 @@ pub async fn connect(router: &Router, domain: &str) -> ChallengeRoute {
     };
     let mut failures = Vec::new();
     for target in targets.iter().take(MAX_TARGETS) {
-        match connect_target(router, target).await {
+        match connect_target(router, target, this_router).await {
             Ok((stream, addr)) => {
                 return ChallengeRoute::Connected {
                     stream,
@@ -92,6 +98,7 @@ async fn lookup(router: &Router, domain: &str) -> Result<Option<Selection>, Stri
 async fn connect_target(
     router: &Router,
     target: &SrvRecord,
+    this_router: Option<SocketAddr>,
 ) -> Result<(TcpStream, SocketAddr), String> {
     let addrs = router
         .resolver
@@ -110,6 +117,10 @@ async fn connect_target(
                 continue;
             }
         };
+        if this_router.is_some_and(|local| same_endpoint(local, addr)) {
+            failures.push(format!("{} {addr}: is this router (a loop)", target.target));
+            continue;
+        }
         match tokio::time::timeout(router.connect_timeout, TcpStream::connect(addr)).await {
             Ok(Ok(stream)) => return Ok((stream, addr)),
             Ok(Err(e)) => failures.push(format!("{} {addr}: {e}", target.target)),
@@ -117,4 +128,10 @@ async fn connect_target(
         }
     }
     Err(failures.join("; "))
+}
+
+/// Whether two socket addresses are the same endpoint (an IPv4 address and its
+/// IPv4-mapped IPv6 form are the same).
+fn same_endpoint(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port() && a.ip().to_canonical() == b.ip().to_canonical()
 }

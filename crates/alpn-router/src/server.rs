@@ -30,6 +30,20 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// The ALPN protocol of tls-alpn-01 (RFC 8737 §6.2).
 pub const ACME_TLS_1: &[u8] = b"acme-tls/1";
 
+/// Bytes a tls-alpn-01 validation may carry each way: a handshake and a close take a
+/// few KiB (the certificate is small and self-signed), so anything much larger is not a
+/// validation, and an SRV record cannot turn the router into a bulk relay.
+pub const CHALLENGE_MAX_BYTES: u64 = 64 * 1024;
+
+/// What bounds a tunnel.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    /// Time without traffic either way.
+    idle: Duration,
+    /// Bytes each way, at most.
+    max_bytes: Option<u64>,
+}
+
 /// A fatal TLS alert record (TLS 1.2 record version, as TLS 1.3 also sends it).
 const fn alert(description: u8) -> [u8; 7] {
     [21, 3, 3, 0, 2, 2, description]
@@ -207,7 +221,7 @@ async fn route(
         // Boxed: a validation is short and rare, so its (large) lookup state is kept out
         // of the state every long-lived tunnel carries.
         let validation = Box::pin(tokio::time::timeout(router.challenge_timeout, async {
-            match challenge_target::connect(router, domain).await {
+            match challenge_target::connect(router, domain, local).await {
                 ChallengeRoute::Connected {
                     stream,
                     target,
@@ -221,7 +235,10 @@ async fn route(
                             first_bytes.clone(),
                             Route::Challenge,
                             backend,
-                            router.challenge_timeout,
+                            Bounds {
+                                idle: router.challenge_timeout,
+                                max_bytes: Some(CHALLENGE_MAX_BYTES),
+                            },
                         )
                         .await,
                     )
@@ -283,13 +300,17 @@ async fn route(
     }
     first.extend_from_slice(&first_bytes);
     drop(first_bytes);
+    let bounds = Bounds {
+        idle: router.idle_timeout,
+        max_bytes: None,
+    };
     carry(
         client,
         &stream,
         first,
         route,
         backend.address.clone(),
-        router.idle_timeout,
+        bounds,
     )
     .await
 }
@@ -302,7 +323,7 @@ async fn carry(
     first: Vec<u8>,
     route: Route,
     backend: String,
-    idle: Duration,
+    bounds: Bounds,
 ) -> Outcome {
     let _ = to.set_nodelay(true);
     let mut outcome = Outcome {
@@ -317,7 +338,7 @@ async fn carry(
         return outcome;
     }
     drop(first);
-    let (moved, error) = tunnel::run(client, to, idle).await;
+    let (moved, error) = tunnel::run(client, to, bounds.idle, bounds.max_bytes).await;
     outcome.moved = Transferred {
         up: moved.up + replayed,
         down: moved.down,

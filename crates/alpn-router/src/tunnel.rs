@@ -33,6 +33,9 @@ pub enum TunnelError {
     /// Neither side sent anything for the idle timeout.
     #[error("idle for {0:?}")]
     Idle(Duration),
+    /// One direction carried more than the tunnel's byte limit.
+    #[error("more than {0} bytes one way")]
+    TooLarge(u64),
     /// A read or write failed (a reset, most often).
     #[error("{side}: {source}")]
     Io {
@@ -43,12 +46,14 @@ pub enum TunnelError {
     },
 }
 
-/// Copies between `client` and `backend` until both directions ended, one failed, or
-/// nothing moved for `idle`. What was moved is returned even on error.
+/// Copies between `client` and `backend` until both directions ended, one failed,
+/// nothing moved for `idle`, or one direction carried more than `max_bytes`. What was
+/// moved is returned even on error.
 pub async fn run(
     client: &TcpStream,
     backend: &TcpStream,
     idle: Duration,
+    max_bytes: Option<u64>,
 ) -> (Transferred, Option<TunnelError>) {
     let start = Instant::now();
     let last = AtomicU64::new(0);
@@ -57,8 +62,24 @@ pub async fn run(
     // The first failure ends both directions.
     let both = async {
         tokio::try_join!(
-            pump(client, backend, ("client", "backend"), &up, start, &last),
-            pump(backend, client, ("backend", "client"), &down, start, &last),
+            pump(
+                client,
+                backend,
+                ("client", "backend"),
+                &up,
+                start,
+                &last,
+                max_bytes
+            ),
+            pump(
+                backend,
+                client,
+                ("backend", "client"),
+                &down,
+                start,
+                &last,
+                max_bytes
+            ),
         )
     };
     let watchdog = async {
@@ -91,6 +112,7 @@ async fn pump(
     moved: &AtomicU64,
     start: Instant,
     last: &AtomicU64,
+    max_bytes: Option<u64>,
 ) -> Result<(), TunnelError> {
     let io_error = |side| move |source| TunnelError::Io { side, source };
     'ready: loop {
@@ -103,8 +125,13 @@ async fn pump(
             match from.try_read_buf(&mut chunk) {
                 Ok(0) => break 'ready,
                 Ok(n) => {
+                    // Checked before the bytes go on: nothing beyond the limit is sent.
+                    let total = moved.load(Ordering::Relaxed) + n as u64;
+                    if let Some(max) = max_bytes.filter(|max| total > *max) {
+                        return Err(TunnelError::TooLarge(max));
+                    }
                     write_all(to, &chunk).await.map_err(io_error(to_side))?;
-                    moved.fetch_add(n as u64, Ordering::Relaxed);
+                    moved.store(total, Ordering::Relaxed);
                     last.store(start.elapsed().as_millis() as u64, Ordering::Relaxed);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue 'ready,

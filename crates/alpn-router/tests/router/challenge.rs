@@ -140,3 +140,53 @@ async fn a_target_outside_the_policy_is_not_connected_to() {
     );
     assert!(target.received().is_empty());
 }
+
+#[tokio::test]
+async fn an_srv_record_pointing_back_at_the_router_is_not_followed() {
+    let dns = dns().await;
+    let router = start(&base_config(&dns)).await;
+    dns.set_srv(
+        "_acme-tls-alpn._tcp.www.test.",
+        &[(10, 0, router.addr.port(), "loop.test.")],
+        60,
+    )
+    .await;
+    dns.set_a("loop.test.", &[Ipv4Addr::LOCALHOST], 60).await;
+    assert_eq!(
+        exchange(router.addr, &hello(Some("www.test"), ACME)).await,
+        INTERNAL_ERROR
+    );
+}
+
+#[tokio::test]
+async fn a_validation_carries_at_most_its_byte_limit() {
+    let dns = dns().await;
+    // A "target" that answers the hello with far more than a handshake.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut hello = [0u8; 512];
+        let _ = stream.read(&mut hello).await;
+        let _ = stream.write_all(&vec![9u8; 1024 * 1024]).await;
+    });
+    dns.set_srv(
+        "_acme-tls-alpn._tcp.www.test.",
+        &[(10, 0, port, "bulk.test.")],
+        60,
+    )
+    .await;
+    dns.set_a("bulk.test.", &[Ipv4Addr::LOCALHOST], 60).await;
+    let router = start(&base_config(&dns)).await;
+    let mut stream = tokio::net::TcpStream::connect(router.addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stream, &hello(Some("www.test"), ACME))
+        .await
+        .unwrap();
+    let got = read_all(&mut stream).await;
+    assert!(
+        got.len() as u64 <= alpn_router::server::CHALLENGE_MAX_BYTES,
+        "{} bytes came back",
+        got.len()
+    );
+}
