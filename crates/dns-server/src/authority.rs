@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Guard};
 use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
-use hickory_proto::rr::{DNSClass, Record, RecordType};
+use hickory_proto::rr::{DNSClass, LowerName, Name, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
 use hickory_server::net::runtime::Time;
 use hickory_server::net::xfer::Protocol;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::{MessageResponse, MessageResponseBuilder, Queries};
 
+use crate::journal::{Journal, ZoneDelta};
 use crate::snapshot::{Answer, Snapshot};
 
 /// The UDP payload size this server advertises in its OPT record (the DNS Flag Day 2020
@@ -64,20 +65,61 @@ pub(crate) const OPT_LEN: usize = 11;
 #[derive(Debug)]
 pub struct Authority {
     snapshot: ArcSwap<Snapshot>,
+    /// What changed between recent snapshots, for IXFR.
+    journal: std::sync::Mutex<Journal>,
+    /// The serial of each new snapshot, for NOTIFY.
+    serials: tokio::sync::watch::Sender<u32>,
 }
 
 impl Authority {
     /// Serves `snapshot` until it is replaced.
     pub fn new(snapshot: Snapshot) -> Self {
+        let (serials, _) = tokio::sync::watch::channel(snapshot.serial());
         Self {
             snapshot: ArcSwap::from_pointee(snapshot),
+            journal: std::sync::Mutex::default(),
+            serials,
         }
     }
 
-    /// Swaps in a new snapshot. Queries being answered finish with the old one; the next
-    /// query sees the new one.
+    /// Swaps in a new snapshot built from scratch. Queries being answered finish with
+    /// the old one; the next query sees the new one. The IXFR journal starts again.
     pub fn replace(&self, snapshot: Snapshot) {
+        self.lock_journal().clear();
+        self.publish(snapshot);
+    }
+
+    /// Swaps in a new snapshot that differs from the current one only in the records of
+    /// the `changed` owners, and journals the difference for IXFR.
+    pub fn replace_after_changes(&self, snapshot: Snapshot, changed: &[Name]) {
+        {
+            let old = self.snapshot.load();
+            self.lock_journal().record(&old, &snapshot, changed);
+        }
+        self.publish(snapshot);
+    }
+
+    fn publish(&self, snapshot: Snapshot) {
+        let serial = snapshot.serial();
         self.snapshot.store(Arc::new(snapshot));
+        self.serials.send_replace(serial);
+    }
+
+    fn lock_journal(&self) -> std::sync::MutexGuard<'_, Journal> {
+        self.journal.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What zone `origin` lost and gained from `serial` to the current snapshot's, step
+    /// by step; `None` when the journal does not reach back that far.
+    pub fn changes_since(&self, origin: &Name, serial: u32) -> Option<Vec<ZoneDelta>> {
+        let current = self.snapshot.load().serial();
+        self.lock_journal()
+            .since(&LowerName::from(origin), serial, current)
+    }
+
+    /// A receiver that sees the serial of every new snapshot.
+    pub fn subscribe_serials(&self) -> tokio::sync::watch::Receiver<u32> {
+        self.serials.subscribe()
     }
 
     /// The snapshot currently served.

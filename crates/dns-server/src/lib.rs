@@ -53,12 +53,17 @@
 pub mod authority;
 mod encoded;
 mod fast_path;
+pub mod journal;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod rate_limit;
 pub mod records;
 pub mod server;
+pub mod services;
+pub mod transfer;
+pub mod tsig;
+mod update;
 pub mod snapshot;
 mod table;
 mod tcp;
@@ -67,9 +72,14 @@ pub mod zone;
 mod zone_file;
 
 pub use authority::{ADVERTISED_UDP_PAYLOAD, Authority, MAX_UDP_PAYLOAD};
+pub use journal::{ZoneDelta, serial_before};
 pub use rate_limit::RateLimitOptions;
 pub use records::StaticRecords;
 pub use server::{DnsServerError, ServerOptions, TCP_TIMEOUT, run, run_with_options};
+pub use services::{
+    KeyGrant, Keyring, Prerequisite, StaticKeyring, UpdateHandler, UpdateOperation, UpdateRequest,
+    ZoneServices,
+};
 pub use snapshot::{MAX_CNAME_HOPS, SkipReason, SkippedRecord, Snapshot};
 pub use zone::{ZoneError, ZoneSpec};
 pub use zone_file::{ZoneSyntaxError, parse_records};

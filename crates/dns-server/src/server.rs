@@ -20,10 +20,15 @@ use tokio_util::task::TaskTracker;
 use crate::authority::{Authority, rcode_label, type_label};
 use crate::fast_path;
 use crate::rate_limit::{RateLimitOptions, RateLimiter, Verdict, truncate_to_question};
+use crate::services::ZoneServices;
 
 /// The largest UDP query read; longer datagrams are cut (and then fail to parse), as in
 /// hickory's server.
 const MAX_UDP_QUERY: usize = 4096;
+
+/// UPDATE messages over UDP being applied at once, per socket; more are dropped (the
+/// client retries, or uses TCP).
+const MAX_UDP_UPDATES_IN_FLIGHT: usize = 64;
 
 /// Datagrams answered in a row before the UDP loop lets other tasks run.
 const UDP_BATCH: usize = 64;
@@ -44,6 +49,8 @@ pub struct ServerOptions {
     pub tcp_request_timeout: Duration,
     /// Response rate limiting for UDP; `None` answers every query.
     pub rate_limit: Option<RateLimitOptions>,
+    /// Zone transfers, TSIG keys and updates; none by default.
+    pub services: ZoneServices,
 }
 
 impl Default for ServerOptions {
@@ -61,6 +68,7 @@ impl Default for ServerOptions {
             },
             tcp_request_timeout: Duration::from_secs(5),
             rate_limit: None,
+            services: ZoneServices::default(),
         }
     }
 }
@@ -107,7 +115,13 @@ pub async fn run_with_options(
             tracing::info!(%addr, "DNS server listening on UDP");
         }
         let limiter = options.rate_limit.as_ref().and_then(RateLimiter::new);
-        udp_tasks.spawn(serve_udp(socket, authority.clone(), limiter));
+        let services = Arc::new(options.services.clone());
+        udp_tasks.spawn(serve_udp(
+            Arc::new(socket),
+            authority.clone(),
+            services,
+            limiter,
+        ));
     }
     let stop = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -118,13 +132,19 @@ pub async fn run_with_options(
         }
         let authority = authority.clone();
         let request_timeout = options.tcp_request_timeout;
+        let services = Arc::new(options.services.clone());
         tracker.spawn(bounded_listener::accept_loop(
             listener,
             bounds.clone(),
             stop.clone(),
             tracker.clone(),
             move |accepted| {
-                crate::tcp::serve_connection(accepted, authority.clone(), request_timeout)
+                crate::tcp::serve_connection(
+                    accepted,
+                    authority.clone(),
+                    services.clone(),
+                    request_timeout,
+                )
             },
         ));
     }
@@ -160,13 +180,15 @@ pub async fn run_with_options(
 /// One UDP socket: read every waiting datagram, answer it in place (fast path, else the
 /// general path), send, and wait for the socket to be readable again.
 async fn serve_udp(
-    socket: UdpSocket,
+    socket: Arc<UdpSocket>,
     authority: Arc<Authority>,
+    services: Arc<ZoneServices>,
     mut limiter: Option<RateLimiter>,
 ) -> io::Result<()> {
     let mut query = vec![0; MAX_UDP_QUERY];
     let mut response = Vec::with_capacity(usize::from(crate::MAX_UDP_PAYLOAD));
     let mut counters = Counters::default();
+    let updates_in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_UDP_UPDATES_IN_FLIGHT));
     loop {
         socket.readable().await?;
         for _ in 0..UDP_BATCH {
@@ -184,6 +206,26 @@ async fn serve_udp(
                 continue;
             }
             let query = &query[..len];
+            if crate::transfer::opcode(query) == crate::update::OPCODE_UPDATE {
+                // Applied by the store, durably: not in the socket's loop. Updates are
+                // signed and rare; rate limiting applies to what is reflected, answers.
+                let Ok(permit) = updates_in_flight.clone().try_acquire_owned() else {
+                    tracing::debug!(%src, "too many UDP updates in progress; dropped");
+                    continue;
+                };
+                let (socket, authority, services) =
+                    (socket.clone(), authority.clone(), services.clone());
+                let update = query.to_vec();
+                tokio::spawn(async move {
+                    if let Some(answer) =
+                        crate::update::respond(&update, src, &authority, &services).await
+                    {
+                        send_to(&socket, &answer, src).await;
+                    }
+                    drop(permit);
+                });
+                continue;
+            }
             let answered = fast_path::answer(&authority.current(), query, &mut response);
             let send = match answered {
                 Some(answered) => {

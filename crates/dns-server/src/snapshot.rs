@@ -267,6 +267,53 @@ impl Snapshot {
         decode_set(len, set)
     }
 
+    /// The served zone whose origin is exactly `origin` (any case).
+    fn zone_at(&self, origin: &Name) -> Option<&Zone> {
+        let mut key = [0; MAX_NAME_LEN];
+        let len = wire::key_of(&fqdn(origin), &mut key)?;
+        self.zones
+            .iter()
+            .find(|zone| *zone.origin_key == key[..len])
+    }
+
+    /// The origin of the zone `name` is in (the longest match), if any.
+    pub fn zone_of(&self, name: &Name) -> Option<&Name> {
+        let mut key = [0; MAX_NAME_LEN];
+        let len = wire::key_of(&fqdn(name), &mut key)?;
+        self.zone_for(&key[..len]).map(|zone| &zone.origin)
+    }
+
+    /// The SOA record of the zone at `origin`, with this snapshot's serial.
+    pub fn soa(&self, origin: &Name) -> Option<Record> {
+        self.rrset(origin, RecordType::SOA)?.into_iter().next()
+    }
+
+    /// Every RRset of the zone at `origin` (any case), the SOA RRset first: the
+    /// contents of a zone transfer, decoded one RRset at a time.
+    pub fn zone_rrsets(&self, origin: &Name) -> Option<impl Iterator<Item = Vec<Record>> + '_> {
+        let zone = self.zone_at(origin)?;
+        let soa = self.soa(origin)?;
+        let rest = zone.table.nodes().flat_map(|(key, node)| {
+            node.sets()
+                .filter(|set| set.record_type != u16::from(RecordType::SOA))
+                .filter_map(move |set| decode_set(key.len(), set))
+        });
+        Some(std::iter::once(vec![soa]).chain(rest))
+    }
+
+    /// Every RRset at `name` (any case) in the zone that holds it, SOA included.
+    pub fn rrsets_at(&self, name: &Name) -> Vec<Vec<Record>> {
+        let mut key = [0; MAX_NAME_LEN];
+        let Some(len) = wire::key_of(&fqdn(name), &mut key) else {
+            return Vec::new();
+        };
+        let key = &key[..len];
+        let Some(node) = self.zone_for(key).and_then(|zone| zone.table.get(key)) else {
+            return Vec::new();
+        };
+        node.sets().filter_map(|set| decode_set(len, set)).collect()
+    }
+
     /// The zone of a lowercase wire name.
     #[inline]
     pub(crate) fn zone_for(&self, key: &[u8]) -> Option<&Zone> {

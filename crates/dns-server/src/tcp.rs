@@ -16,18 +16,20 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::authority::Authority;
 use crate::encoded::HEADER_LEN;
+use crate::services::ZoneServices;
 
 /// Serves one admitted TCP connection until it ends.
 pub(crate) async fn serve_connection(
     accepted: Accepted,
     authority: Arc<Authority>,
+    services: Arc<ZoneServices>,
     request_timeout: Duration,
 ) {
     let Accepted {
         mut io,
         peer,
         close_at,
-        ..
+        activity,
     } = accepted;
     let mut query = Vec::new();
     let mut response = Vec::new();
@@ -59,6 +61,26 @@ pub(crate) async fn serve_connection(
                 return;
             }
         }
+        if crate::transfer::is_transfer(&query) {
+            // A transfer may take a while: the connection is busy, not idle.
+            let _busy = activity.begin();
+            if let Err(error) =
+                crate::transfer::serve(&mut io, &query, peer, &authority, &services).await
+            {
+                tracing::debug!(%peer, %error, "zone transfer cut short");
+                return;
+            }
+            continue;
+        }
+        if crate::transfer::opcode(&query) == crate::update::OPCODE_UPDATE {
+            let _busy = activity.begin();
+            if let Some(answer) = crate::update::respond(&query, peer, &authority, &services).await
+                && write_framed(&mut io, &answer, &mut framed).await.is_err()
+            {
+                return;
+            }
+            continue;
+        }
         if authority.respond_message(&query, peer, Protocol::Tcp, &mut response) {
             let Ok(len) = u16::try_from(response.len()) else {
                 return;
@@ -74,4 +96,17 @@ pub(crate) async fn serve_connection(
             return;
         }
     }
+}
+
+/// Writes `message` with its length prefix in one write.
+async fn write_framed<W: tokio::io::AsyncWrite + Unpin>(
+    io: &mut W,
+    message: &[u8],
+    framed: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    let len = u16::try_from(message.len()).map_err(|_| std::io::Error::other("over 64 KiB"))?;
+    framed.clear();
+    framed.extend_from_slice(&len.to_be_bytes());
+    framed.extend_from_slice(message);
+    io.write_all(framed).await
 }

@@ -123,9 +123,19 @@ impl StoreFollower {
             },
             None => (Mirror::load(store).await?, None),
         };
+        // The owners that changed, as names, for the IXFR journal; none after a full read.
+        let changed_names: Option<Vec<hickory_proto::rr::Name>> = changed.as_ref().map(|owners| {
+            owners
+                .iter()
+                .filter_map(|owner| hickory_proto::rr::Name::from_ascii(format!("{owner}.")).ok())
+                .collect()
+        });
         let (current, snapshot) = rebuild(current, self.specs.clone(), changed).await?;
         self.mirror = Some(current);
-        self.authority.replace(snapshot);
+        match changed_names {
+            Some(names) => self.authority.replace_after_changes(snapshot, &names),
+            None => self.authority.replace(snapshot),
+        }
         Ok(())
     }
 }
