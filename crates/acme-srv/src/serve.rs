@@ -77,6 +77,15 @@ async fn serve(mut config: Config, parts: Parts, reload: reload::Source) -> anyh
             tcp.push(listener);
         }
         let options = dns_server_options(&dns);
+        let notify = zone_sync::notify_targets(&dns);
+        if !notify.is_empty() {
+            let (authority, stop) = (authority.clone(), shutdown.clone());
+            tokio::spawn(dns_server::notify::run(
+                authority,
+                notify,
+                stop.cancelled_owned(),
+            ));
+        }
         let stop = shutdown.clone();
         tasks.spawn(async move {
             dns_server::run_with_options(authority, udp, tcp, options, stop.cancelled_owned())
@@ -355,6 +364,7 @@ fn dns_server_options(dns: &config::DnsConfig) -> dns_server::ServerOptions {
             },
             exempt: rrl.exempt.clone(),
         }),
+        services: zone_sync::zone_services(dns),
     }
 }
 

@@ -20,6 +20,43 @@ pub struct DnsConfig {
     pub connections: ConnectionsConfig,
     /// Response rate limiting for UDP answers.
     pub rate_limit: DnsRateLimitConfig,
+    /// Zone transfers out, and NOTIFY to secondaries.
+    pub transfers: TransfersConfig,
+    /// TSIG keys of the configuration (transfers, NOTIFY); keys for updates are made
+    /// with `acme-srv tsig-keys` and live in the store.
+    pub tsig_keys: Vec<TsigKeyConfig>,
+}
+
+/// `[dns.transfers]`: who may transfer the zones (AXFR, IXFR), and which secondaries
+/// are notified of changes. Nothing is allowed until a network or key is listed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransfersConfig {
+    /// Source networks allowed to transfer without a key.
+    pub allow_networks: Vec<IpNet>,
+    /// Names of `[[dns.tsig_keys]]` allowed to transfer.
+    pub allow_keys: Vec<String>,
+    /// Secondaries (`ip:port`) sent a NOTIFY after every change.
+    pub notify: Vec<SocketAddr>,
+    /// The `[[dns.tsig_keys]]` name NOTIFY messages are signed with; unsigned when unset.
+    pub notify_key: Option<String>,
+}
+
+/// `[[dns.tsig_keys]]`: one TSIG key (RFC 8945).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TsigKeyConfig {
+    /// The key's name, a DNS name both ends use (`xfr.example.com`).
+    pub name: String,
+    /// `hmac-sha256` (default) or `hmac-sha512`.
+    #[serde(default = "default_tsig_algorithm")]
+    pub algorithm: String,
+    /// The shared secret, base64 (as BIND's `key` statement and `tsig-keygen` write it).
+    pub secret: String,
+}
+
+fn default_tsig_algorithm() -> String {
+    "hmac-sha256".to_owned()
 }
 
 impl Default for DnsConfig {
@@ -32,6 +69,8 @@ impl Default for DnsConfig {
             zones: Vec::new(),
             connections: ConnectionsConfig::default(),
             rate_limit: DnsRateLimitConfig::default(),
+            transfers: TransfersConfig::default(),
+            tsig_keys: Vec::new(),
         }
     }
 }

@@ -30,7 +30,7 @@ pub use srv_scheme::DomainPattern;
 pub use connections::{Connections, ConnectionsConfig};
 pub use dns::{
     AdminConfig, ApiConfig, ApiQuotasConfig, DnsConfig, DnsRateLimitConfig, RegistrationConfig,
-    SoaConfig, StoreConfig, ZoneConfig,
+    SoaConfig, StoreConfig, TransfersConfig, TsigKeyConfig, ZoneConfig,
 };
 pub use error::ConfigError;
 pub use ports::PortRange;
@@ -505,6 +505,50 @@ impl Config {
                 return Err(invalid(
                     "dns.rate_limit.ipv6_prefix",
                     "must be 0 to 128".into(),
+                ));
+            }
+            let mut key_names = std::collections::BTreeSet::new();
+            for (i, key) in dns.tsig_keys.iter().enumerate() {
+                let at = |field: &str| format!("dns.tsig_keys[{i}].{field}");
+                let name = srv_scheme::normalize_host(&key.name)
+                    .map_err(|e| invalid(&at("name"), e.to_string()))?;
+                if !key_names.insert(name.clone()) {
+                    return Err(invalid(&at("name"), format!("key {name} is listed twice")));
+                }
+                if !matches!(key.algorithm.as_str(), "hmac-sha256" | "hmac-sha512") {
+                    return Err(invalid(
+                        &at("algorithm"),
+                        format!("{:?}: expected hmac-sha256 or hmac-sha512", key.algorithm),
+                    ));
+                }
+                use base64::Engine as _;
+                match base64::engine::general_purpose::STANDARD.decode(key.secret.trim()) {
+                    Ok(secret) if secret.len() >= 16 => {}
+                    Ok(_) => {
+                        return Err(invalid(
+                            &at("secret"),
+                            "shorter than 16 bytes: make one with `tsig-keygen` or `openssl rand -base64 32`".into(),
+                        ));
+                    }
+                    Err(e) => return Err(invalid(&at("secret"), format!("not base64: {e}"))),
+                }
+            }
+            let known_key =
+                |name: &str| srv_scheme::normalize_host(name).is_ok_and(|n| key_names.contains(&n));
+            for (i, name) in dns.transfers.allow_keys.iter().enumerate() {
+                if !known_key(name) {
+                    return Err(invalid(
+                        &format!("dns.transfers.allow_keys[{i}]"),
+                        format!("{name:?} is not a key in [[dns.tsig_keys]]"),
+                    ));
+                }
+            }
+            if let Some(name) = &dns.transfers.notify_key
+                && !known_key(name)
+            {
+                return Err(invalid(
+                    "dns.transfers.notify_key",
+                    format!("{name:?} is not a key in [[dns.tsig_keys]]"),
                 ));
             }
             let mut origins = std::collections::BTreeSet::new();

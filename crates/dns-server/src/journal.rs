@@ -72,8 +72,16 @@ impl Journal {
             let origin = LowerName::from(origin);
             let before = records_at(old, name);
             let after = records_at(new, name);
-            let deleted: Vec<Record> = before.iter().filter(|r| !contains(&after, r)).cloned().collect();
-            let added: Vec<Record> = after.iter().filter(|r| !contains(&before, r)).cloned().collect();
+            let deleted: Vec<Record> = before
+                .iter()
+                .filter(|r| !contains(&after, r))
+                .cloned()
+                .collect();
+            let added: Vec<Record> = after
+                .iter()
+                .filter(|r| !contains(&before, r))
+                .cloned()
+                .collect();
             if deleted.is_empty() && added.is_empty() {
                 continue;
             }
@@ -103,7 +111,12 @@ impl Journal {
 
     /// The steps that lead zone `origin` from `serial` to `current`, oldest first;
     /// `None` when the journal does not reach back to `serial`.
-    pub(crate) fn since(&self, origin: &LowerName, serial: u32, current: u32) -> Option<Vec<ZoneDelta>> {
+    pub(crate) fn since(
+        &self,
+        origin: &LowerName,
+        serial: u32,
+        current: u32,
+    ) -> Option<Vec<ZoneDelta>> {
         let start = self.steps.iter().position(|step| step.from == serial)?;
         let steps: Vec<&Step> = self.steps.iter().skip(start).collect();
         if steps.last().map(|s| s.to) != Some(current) {

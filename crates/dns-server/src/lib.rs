@@ -53,20 +53,21 @@
 pub mod authority;
 mod encoded;
 mod fast_path;
-pub mod journal;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod journal;
+pub mod notify;
 mod rate_limit;
 pub mod records;
 pub mod server;
 pub mod services;
-pub mod transfer;
-pub mod tsig;
-mod update;
 pub mod snapshot;
 mod table;
 mod tcp;
+pub mod transfer;
+pub mod tsig;
+mod update;
 mod wire;
 pub mod zone;
 mod zone_file;

@@ -155,7 +155,7 @@ pub(crate) async fn serve<W: AsyncWrite + Unpin>(
         write_stream(out, &request, &query, records.into_iter(), &sender).await?
     };
     metrics::counter!("acme_srv_dns_transfers_total", "kind" => metrics_kind).increment(1);
-    tracing::info!(%peer, zone = %origin, kind = metrics_kind, serial = current, records = sent.0, messages = sent.1, bytes = sent.2, "zone transfer");
+    tracing::info!(%peer, zone = %origin, kind = %metrics_kind, serial = current, records = sent.0, messages = sent.1, bytes = sent.2, "zone transfer");
     Ok(())
 }
 
@@ -244,7 +244,8 @@ async fn write_one<W: AsyncWrite + Unpin>(
 }
 
 async fn write_framed<W: AsyncWrite + Unpin>(out: &mut W, wire: &[u8]) -> std::io::Result<()> {
-    let len = u16::try_from(wire.len()).map_err(|_| std::io::Error::other("message over 64 KiB"))?;
+    let len =
+        u16::try_from(wire.len()).map_err(|_| std::io::Error::other("message over 64 KiB"))?;
     let mut framed = Vec::with_capacity(wire.len() + 2);
     framed.extend_from_slice(&len.to_be_bytes());
     framed.extend_from_slice(wire);

@@ -50,7 +50,11 @@ impl TsigKey {
     /// A key named `name` (case folded) with `algorithm` (`hmac-sha256` or
     /// `hmac-sha512`) and `secret`; the reason when the algorithm is not one of those.
     pub fn new(name: &Name, algorithm: &str, secret: Vec<u8>) -> Result<Self, String> {
-        let algorithm = match algorithm.trim_end_matches('.').to_ascii_lowercase().as_str() {
+        let algorithm = match algorithm
+            .trim_end_matches('.')
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "hmac-sha256" => TsigAlgorithm::HmacSha256,
             "hmac-sha512" => TsigAlgorithm::HmacSha512,
             other => {
@@ -199,15 +203,33 @@ impl ResponseSigner {
         }
     }
 
+    /// The signer of a request this server sends (a NOTIFY): no prior MAC, so the MAC
+    /// covers the message and the TSIG variables only (RFC 8945 §4.3).
+    pub fn new_request(signed: &Signed) -> Self {
+        Self {
+            key: signed.key.clone(),
+            prior_mac: Vec::new(),
+            first: true,
+        }
+    }
+
     /// Appends a TSIG record to the unsigned message `response` (its ID is the request's),
     /// signed at `now`; `error` and `other` are the TSIG error and other data (BADTIME
     /// carries the server's time).
-    pub fn sign(&mut self, response: &mut Vec<u8>, now: u64, error: Option<TsigError>, other: &[u8]) {
+    pub fn sign(
+        &mut self,
+        response: &mut Vec<u8>,
+        now: u64,
+        error: Option<TsigError>,
+        other: &[u8],
+    ) {
         let algorithm = algorithm_wire(&self.key.algorithm);
         let key_name = name_wire(&self.key.name);
         let mut tbs = Vec::with_capacity(response.len() + 128);
-        push_u16(&mut tbs, self.prior_mac.len());
-        tbs.extend_from_slice(&self.prior_mac);
+        if !self.prior_mac.is_empty() {
+            push_u16(&mut tbs, self.prior_mac.len());
+            tbs.extend_from_slice(&self.prior_mac);
+        }
         tbs.extend_from_slice(response);
         if self.first {
             tbs.extend_from_slice(&key_name);

@@ -65,30 +65,57 @@ async fn decide(
     services: &ZoneServices,
 ) -> (ResponseCode, Option<Name>, Option<String>) {
     let [zone_question] = request.queries.as_slice() else {
-        return (ResponseCode::FormErr, None, Some("the zone section must hold one zone".into()));
+        return (
+            ResponseCode::FormErr,
+            None,
+            Some("the zone section must hold one zone".into()),
+        );
     };
     if zone_question.query_type() != RecordType::SOA {
-        return (ResponseCode::FormErr, None, Some("the zone's type must be SOA".into()));
+        return (
+            ResponseCode::FormErr,
+            None,
+            Some("the zone's type must be SOA".into()),
+        );
     }
     let zone = zone_question.name().to_lowercase();
     let snapshot = authority.snapshot();
-    if !snapshot.origins().any(|origin| origin.to_lowercase() == zone) {
-        return (ResponseCode::NotAuth, Some(zone), Some("not a zone this server serves".into()));
+    if !snapshot
+        .origins()
+        .any(|origin| origin.to_lowercase() == zone)
+    {
+        return (
+            ResponseCode::NotAuth,
+            Some(zone),
+            Some("not a zone this server serves".into()),
+        );
     }
     let key = match sender {
         Sender::Refused(refusal) => {
             return (ResponseCode::NotAuth, Some(zone), Some(refusal.to_string()));
         }
         Sender::Unsigned => {
-            return (ResponseCode::Refused, Some(zone), Some("updates must be signed with a TSIG key".into()));
+            return (
+                ResponseCode::Refused,
+                Some(zone),
+                Some("updates must be signed with a TSIG key".into()),
+            );
         }
         Sender::Signed(grant, _) if !grant.update => {
-            return (ResponseCode::Refused, Some(zone), Some("this key may not update".into()));
+            return (
+                ResponseCode::Refused,
+                Some(zone),
+                Some("this key may not update".into()),
+            );
         }
         Sender::Signed(grant, _) => grant.key.name.clone(),
     };
     let Some(handler) = &services.updates else {
-        return (ResponseCode::Refused, Some(zone), Some("updates are not enabled".into()));
+        return (
+            ResponseCode::Refused,
+            Some(zone),
+            Some("updates are not enabled".into()),
+        );
     };
     let prerequisites = match prerequisites(&request.answers, &zone) {
         Ok(p) => p,
@@ -115,7 +142,10 @@ fn in_zone(name: &Name, zone: &Name) -> Result<(), Refusal> {
     if zone.zone_of(name) {
         Ok(())
     } else {
-        Err((ResponseCode::NotZone, format!("{name} is outside the zone {zone}")))
+        Err((
+            ResponseCode::NotZone,
+            format!("{name} is outside the zone {zone}"),
+        ))
     }
 }
 
@@ -144,7 +174,10 @@ fn prerequisites(records: &[Record], zone: &Name) -> Result<Vec<Prerequisite>, R
                 Prerequisite::RrsetDoesNotExist(name, record_type)
             }),
             DNSClass::IN if !empty && record_type != RecordType::ANY => {
-                value_dependent.entry((name, record_type)).or_default().push(record.clone());
+                value_dependent
+                    .entry((name, record_type))
+                    .or_default()
+                    .push(record.clone());
             }
             _ => return form("a prerequisite has a class or data it may not have"),
         }
@@ -152,7 +185,9 @@ fn prerequisites(records: &[Record], zone: &Name) -> Result<Vec<Prerequisite>, R
     out.extend(
         value_dependent
             .into_iter()
-            .map(|((name, record_type), records)| Prerequisite::RrsetEquals(name, record_type, records)),
+            .map(|((name, record_type), records)| {
+                Prerequisite::RrsetEquals(name, record_type, records)
+            }),
     );
     Ok(out)
 }
@@ -177,11 +212,13 @@ fn operations(records: &[Record], zone: &Name) -> Result<Vec<UpdateOperation>, R
             DNSClass::IN if !empty && record_type != RecordType::ANY => {
                 out.push(UpdateOperation::Add(record));
             }
-            DNSClass::ANY if empty && record.ttl == 0 => out.push(if record_type == RecordType::ANY {
-                UpdateOperation::DeleteName(record.name)
-            } else {
-                UpdateOperation::DeleteRrset(record.name, record_type)
-            }),
+            DNSClass::ANY if empty && record.ttl == 0 => {
+                out.push(if record_type == RecordType::ANY {
+                    UpdateOperation::DeleteName(record.name)
+                } else {
+                    UpdateOperation::DeleteRrset(record.name, record_type)
+                })
+            }
             DNSClass::NONE if !empty && record.ttl == 0 && record_type != RecordType::ANY => {
                 out.push(UpdateOperation::DeleteRecord(record));
             }
@@ -241,9 +278,15 @@ mod tests {
         let zone = name("example.test.");
         let mut ttl = empty("a.example.test.", DNSClass::ANY, RecordType::ANY);
         ttl.ttl = 5;
-        assert_eq!(prerequisites(&[ttl], &zone).unwrap_err().0, ResponseCode::FormErr);
+        assert_eq!(
+            prerequisites(&[ttl], &zone).unwrap_err().0,
+            ResponseCode::FormErr
+        );
         let outside = empty("a.other.test.", DNSClass::ANY, RecordType::ANY);
-        assert_eq!(prerequisites(&[outside], &zone).unwrap_err().0, ResponseCode::NotZone);
+        assert_eq!(
+            prerequisites(&[outside], &zone).unwrap_err().0,
+            ResponseCode::NotZone
+        );
     }
 
     #[test]
@@ -278,6 +321,9 @@ mod tests {
         );
         let mut bad = empty("x.example.test.", DNSClass::ANY, RecordType::TXT);
         bad.ttl = 60;
-        assert_eq!(operations(&[bad], &zone).unwrap_err().0, ResponseCode::FormErr);
+        assert_eq!(
+            operations(&[bad], &zone).unwrap_err().0,
+            ResponseCode::FormErr
+        );
     }
 }

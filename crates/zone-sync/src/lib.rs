@@ -24,16 +24,21 @@
 //!    [`StoreFollower::run`] then waits on the store's change feed, asks the change
 //!    journal which owners changed, reads back only those, patches the mirror and swaps
 //!    in a snapshot rebuilt on a blocking thread. [`start`] does both for `serve`.
-//! 4. [`ZoneSyncError`] (`error.rs`): every failure, with its cause kept and the
+//! 4. [`zone_services`](mod@zone_services): `[dns.transfers]` and `[[dns.tsig_keys]]`
+//!    as the server's [`dns_server::ZoneServices`] (TSIG keys, who may transfer) and
+//!    NOTIFY targets.
+//! 5. [`ZoneSyncError`] (`error.rs`): every failure, with its cause kept and the
 //!    configuration key named (`dns.zones[0].records[2]`).
 #![forbid(unsafe_code)]
 
 mod error;
 pub mod follow;
 pub mod stored_records;
+pub mod zone_services;
 pub mod zone_specs;
 
 pub use error::ZoneSyncError;
 pub use follow::{StoreFollower, start};
 pub use stored_records::to_dns_record;
+pub use zone_services::{config_keyring, notify_targets, zone_services};
 pub use zone_specs::{STATIC_RECORD_DEFAULT_TTL, origin_text, zone_specs};

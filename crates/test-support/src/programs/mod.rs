@@ -19,6 +19,7 @@
 pub mod bind;
 pub mod certbot;
 pub mod dig;
+pub mod knot;
 pub mod lego;
 pub mod nginx;
 pub mod pebble;

@@ -1,0 +1,84 @@
+//! What the DNS server does besides answering, made from `[dns]`: the TSIG keys of the
+//! configuration ([`config_keyring`]), who may transfer zones, and which secondaries are
+//! notified ([`notify_targets`]); [`zone_services`] puts them together for
+//! [`dns_server::ZoneServices`].
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use config::DnsConfig;
+use dns_server::notify::NotifyTarget;
+use dns_server::tsig::TsigKey;
+use dns_server::{KeyGrant, StaticKeyring, ZoneServices};
+use hickory_proto::rr::Name;
+
+/// The `[[dns.tsig_keys]]` of `dns` (already validated), each allowed to transfer when
+/// `[dns.transfers] allow_keys` names it. Keys of the configuration never update: update
+/// keys are scoped, and live in the store.
+pub fn config_keyring(dns: &DnsConfig) -> StaticKeyring {
+    let allowed: Vec<Name> = dns
+        .transfers
+        .allow_keys
+        .iter()
+        .filter_map(|name| key_name(name))
+        .collect();
+    StaticKeyring(
+        dns.tsig_keys
+            .iter()
+            .filter_map(|key| {
+                let name = key_name(&key.name)?;
+                let secret = base64::engine::general_purpose::STANDARD
+                    .decode(key.secret.trim())
+                    .ok()?;
+                let key = TsigKey::new(&name, &key.algorithm, secret).ok()?;
+                Some(KeyGrant {
+                    transfer: allowed.contains(&key.name),
+                    update: false,
+                    key,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The secondaries notified after every change, with the NOTIFY key when one is set.
+pub fn notify_targets(dns: &DnsConfig) -> Vec<NotifyTarget> {
+    let keyring = config_keyring(dns);
+    let key = dns
+        .transfers
+        .notify_key
+        .as_deref()
+        .and_then(key_name)
+        .and_then(|name| {
+            keyring
+                .0
+                .iter()
+                .find(|g| g.key.name == name)
+                .map(|g| g.key.clone())
+        });
+    dns.transfers
+        .notify
+        .iter()
+        .map(|addr| NotifyTarget {
+            addr: *addr,
+            key: key.clone(),
+        })
+        .collect()
+}
+
+/// Transfers and keys as the server takes them (updates: none yet).
+pub fn zone_services(dns: &DnsConfig) -> ZoneServices {
+    ZoneServices {
+        keyring: Some(Arc::new(config_keyring(dns))),
+        transfer_networks: dns.transfers.allow_networks.clone(),
+        updates: None,
+    }
+}
+
+/// A key name as the keyring compares it: lowercase, fully qualified.
+fn key_name(text: &str) -> Option<Name> {
+    let normal = srv_scheme::normalize_host(text).ok()?;
+    let mut name = Name::from_ascii(normal).ok()?;
+    name.set_fqdn(true);
+    Some(name)
+}
