@@ -63,4 +63,5 @@ mod failover;
 mod https_behind_router;
 mod lego_http01;
 mod lego_tls_alpn01;
+mod secondaries;
 mod srv_via_cli;
