@@ -62,9 +62,10 @@ async fn serve(mut config: Config, parts: Parts, reload: reload::Source) -> anyh
 
     if parts.dns {
         let dns = config.dns.clone().unwrap_or_default();
-        let store = store.clone().context("store")?;
+        let dns_store = store.clone().context("store")?;
         let specs = zone_sync::zone_specs(&dns).context("loading [dns] zones")?;
-        let authority = zone_sync::start(store, specs, shutdown.clone(), &mut tasks).await?;
+        let authority =
+            zone_sync::start(dns_store.clone(), specs, shutdown.clone(), &mut tasks).await?;
         let mut udp = Vec::new();
         let mut tcp = Vec::new();
         for addr in &dns.listen {
@@ -77,6 +78,14 @@ async fn serve(mut config: Config, parts: Parts, reload: reload::Source) -> anyh
             tcp.push(listener);
         }
         let options = dns_server_options(&dns);
+        for target in zone_sync::push_targets(&dns) {
+            tokio::spawn(zone_sync::push::run(
+                target,
+                dns_store.clone(),
+                authority.clone(),
+                shutdown.clone(),
+            ));
+        }
         let notify = zone_sync::notify_targets(&dns);
         if !notify.is_empty() {
             let (authority, stop) = (authority.clone(), shutdown.clone());

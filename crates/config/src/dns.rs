@@ -130,6 +130,29 @@ pub struct ZoneConfig {
     /// `soa`/`ns`).
     #[serde(default)]
     pub zone_file: Option<PathBuf>,
+    /// Push the records acme-srv owns in this zone into an existing primary.
+    #[serde(default)]
+    pub push: Option<PushConfig>,
+}
+
+/// `push = { primary = "ip:port", key = "name" }` of a zone: the records acme-srv owns
+/// there are written into that primary with RFC 2136 UPDATE.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushConfig {
+    /// The primary's address (`ip:port`, TCP).
+    pub primary: SocketAddr,
+    /// The `[[dns.tsig_keys]]` name UPDATE messages are signed with.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// How often every owned record is checked against the primary (and re-added when
+    /// missing).
+    #[serde(default = "default_reconcile_every", with = "humantime_serde")]
+    pub reconcile_every: std::time::Duration,
+}
+
+fn default_reconcile_every() -> std::time::Duration {
+    std::time::Duration::from_secs(300)
 }
 
 /// `soa = { ... }` of a zone; the serial is managed by acme-srv (it rises with every

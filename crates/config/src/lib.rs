@@ -29,8 +29,8 @@ pub use srv_scheme::DomainPattern;
 
 pub use connections::{Connections, ConnectionsConfig};
 pub use dns::{
-    AdminConfig, ApiConfig, ApiQuotasConfig, DnsConfig, DnsRateLimitConfig, RegistrationConfig,
-    SoaConfig, StoreConfig, TransfersConfig, TsigKeyConfig, ZoneConfig,
+    AdminConfig, ApiConfig, ApiQuotasConfig, DnsConfig, DnsRateLimitConfig, PushConfig,
+    RegistrationConfig, SoaConfig, StoreConfig, TransfersConfig, TsigKeyConfig, ZoneConfig,
 };
 pub use error::ConfigError;
 pub use ports::PortRange;
@@ -564,6 +564,22 @@ impl Config {
                         &format!("dns.zones[{i}].soa"),
                         "refresh, retry and expire must not be negative".into(),
                     ));
+                }
+                if let Some(push) = &zone.push {
+                    if let Some(name) = &push.key
+                        && !known_key(name)
+                    {
+                        return Err(invalid(
+                            &format!("dns.zones[{i}].push.key"),
+                            format!("{name:?} is not a key in [[dns.tsig_keys]]"),
+                        ));
+                    }
+                    if push.reconcile_every.is_zero() {
+                        return Err(invalid(
+                            &format!("dns.zones[{i}].push.reconcile_every"),
+                            "must be longer than zero".into(),
+                        ));
+                    }
                 }
                 if zone.soa.minimum == 0 || zone.soa.ttl == 0 {
                     return Err(invalid(

@@ -27,12 +27,15 @@
 //! 4. [`zone_services`](mod@zone_services): `[dns.transfers]` and `[[dns.tsig_keys]]`
 //!    as the server's [`dns_server::ZoneServices`] (TSIG keys, who may transfer) and
 //!    NOTIFY targets.
-//! 5. [`ZoneSyncError`] (`error.rs`): every failure, with its cause kept and the
+//! 5. [`push`]: the records acme-srv owns in a zone written into an existing primary
+//!    by RFC 2136 UPDATE (changes from the journal, reconciling, back-off).
+//! 6. [`ZoneSyncError`] (`error.rs`): every failure, with its cause kept and the
 //!    configuration key named (`dns.zones[0].records[2]`).
 #![forbid(unsafe_code)]
 
 mod error;
 pub mod follow;
+pub mod push;
 pub mod stored_records;
 pub mod zone_services;
 pub mod zone_specs;
@@ -40,5 +43,5 @@ pub mod zone_specs;
 pub use error::ZoneSyncError;
 pub use follow::{StoreFollower, start};
 pub use stored_records::to_dns_record;
-pub use zone_services::{config_keyring, notify_targets, zone_services};
+pub use zone_services::{config_keyring, notify_targets, push_targets, zone_services};
 pub use zone_specs::{STATIC_RECORD_DEFAULT_TTL, origin_text, zone_specs};

@@ -66,6 +66,32 @@ pub fn notify_targets(dns: &DnsConfig) -> Vec<NotifyTarget> {
         .collect()
 }
 
+/// The zones whose owned records are pushed into an existing primary.
+pub fn push_targets(dns: &DnsConfig) -> Vec<crate::push::PushTarget> {
+    let keyring = config_keyring(dns);
+    dns.zones
+        .iter()
+        .filter_map(|zone| {
+            let push = zone.push.as_ref()?;
+            let mut origin = key_name(&zone.origin)?;
+            origin.set_fqdn(true);
+            let key = push.key.as_deref().and_then(key_name).and_then(|name| {
+                keyring
+                    .0
+                    .iter()
+                    .find(|g| g.key.name == name)
+                    .map(|g| g.key.clone())
+            });
+            Some(crate::push::PushTarget {
+                zone: origin,
+                primary: push.primary,
+                key,
+                reconcile_every: push.reconcile_every,
+            })
+        })
+        .collect()
+}
+
 /// Transfers and keys as the server takes them (updates: none yet).
 pub fn zone_services(dns: &DnsConfig) -> ZoneServices {
     ZoneServices {

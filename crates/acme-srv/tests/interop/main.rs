@@ -63,5 +63,6 @@ mod failover;
 mod https_behind_router;
 mod lego_http01;
 mod lego_tls_alpn01;
+mod push_to_primary;
 mod secondaries;
 mod srv_via_cli;

@@ -54,6 +54,48 @@ impl Bind {
         })
     }
 
+    /// Serves `zone` as a primary from `zone_text`, like [`Bind::start`], and accepts
+    /// RFC 2136 updates signed with `key` (`(name, algorithm, base64 secret)`).
+    pub async fn start_primary_with_updates(
+        zone: &str,
+        zone_text: &str,
+        key: (&str, &str, &str),
+    ) -> anyhow::Result<Self> {
+        let named = require("named")?;
+        let dir = tempfile::tempdir().context("creating named's directory")?;
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_tcp_port()));
+        let d = dir.path().display();
+        let zone_file = dir.path().join("zone.db");
+        std::fs::write(&zone_file, zone_text).context("writing the zone file")?;
+        let (name, algorithm, secret) = key;
+        let config = format!(
+            "key \"{name}\" {{ algorithm {algorithm}; secret \"{secret}\"; }};\n\
+             options {{\n  directory \"{d}\";\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  \
+             listen-on port {port} {{ 127.0.0.1; }};\n  listen-on-v6 {{ none; }};\n  recursion no;\n  \
+             dnssec-validation no;\n  allow-query {{ any; }};\n  check-integrity no;\n  notify no;\n}};\n\
+             controls {{ }};\n\
+             zone \"{zone}\" {{ type primary; file \"{file}\"; allow-update {{ key \"{name}\"; }}; }};\n",
+            port = addr.port(),
+            file = zone_file.display(),
+        );
+        let config_path = dir.path().join("named.conf");
+        std::fs::write(&config_path, config).context("writing named.conf")?;
+        let mut command = loopback_command(&named);
+        command
+            .arg("-g")
+            .arg("-4")
+            .arg("-c")
+            .arg(&config_path)
+            .current_dir(dir.path());
+        let mut program = RunningProgram::spawn("named", command)?;
+        program.wait_until_listening(&[addr], String::new).await?;
+        Ok(Self {
+            program,
+            addr,
+            _dir: dir,
+        })
+    }
+
     /// A secondary for `zone` (origin without trailing dot) on `127.0.0.1:port`, that
     /// transfers the zone from `primary`, signed with `key` when given (`(name,
     /// algorithm, base64 secret)`), and accepts NOTIFY from the primary's address.

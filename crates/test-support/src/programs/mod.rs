@@ -22,6 +22,7 @@ pub mod dig;
 pub mod knot;
 pub mod lego;
 pub mod nginx;
+pub mod nsupdate;
 pub mod pebble;
 pub mod unbound;
 
