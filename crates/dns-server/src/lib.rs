@@ -62,6 +62,7 @@ mod rate_limit;
 pub mod records;
 pub mod server;
 pub mod services;
+mod signed_query;
 pub mod snapshot;
 mod table;
 mod tcp;

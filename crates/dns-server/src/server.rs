@@ -21,6 +21,7 @@ use crate::authority::{Authority, rcode_label, type_label};
 use crate::fast_path;
 use crate::rate_limit::{RateLimitOptions, RateLimiter, Verdict, truncate_to_question};
 use crate::services::ZoneServices;
+use hickory_server::net::xfer::Protocol;
 
 /// The largest UDP query read; longer datagrams are cut (and then fail to parse), as in
 /// hickory's server.
@@ -231,6 +232,30 @@ async fn serve_udp(
                 Some(answered) => {
                     counters.count(answered);
                     true
+                }
+                None if crate::signed_query::is_signed(query) => {
+                    // The key may have to be looked up in the store: not in this loop.
+                    let Ok(permit) = updates_in_flight.clone().try_acquire_owned() else {
+                        continue;
+                    };
+                    let (socket, authority, services) =
+                        (socket.clone(), authority.clone(), services.clone());
+                    let signed = query.to_vec();
+                    tokio::spawn(async move {
+                        if let Some(answer) = crate::signed_query::respond(
+                            &signed,
+                            src,
+                            Protocol::Udp,
+                            &authority,
+                            &services,
+                        )
+                        .await
+                        {
+                            send_to(&socket, &answer, src).await;
+                        }
+                        drop(permit);
+                    });
+                    continue;
                 }
                 None => authority.respond_datagram(query, src, &mut response),
             };

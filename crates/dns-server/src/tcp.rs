@@ -81,6 +81,16 @@ pub(crate) async fn serve_connection(
             }
             continue;
         }
+        if crate::signed_query::is_signed(&query) {
+            if let Some(answer) =
+                crate::signed_query::respond(&query, peer, Protocol::Tcp, &authority, &services)
+                    .await
+                && write_framed(&mut io, &answer, &mut framed).await.is_err()
+            {
+                return;
+            }
+            continue;
+        }
         if authority.respond_message(&query, peer, Protocol::Tcp, &mut response) {
             let Ok(len) = u16::try_from(response.len()) else {
                 return;

@@ -183,6 +183,9 @@ async fn one_change_in_a_100k_record_zone_goes_by_ixfr() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let zone_file = dir.path().join("big.zone");
     let mut text = String::with_capacity(100_000 * 40);
+    text.push_str(&format!(
+        "$ORIGIN {ZONE}.\n@ 3600 IN SOA ns1 hostmaster 1 3600 600 604800 1\n@ 3600 IN NS ns1\n"
+    ));
     for i in 0..100_000u32 {
         let [_, b, c, d] = i.to_be_bytes();
         text.push_str(&format!("host{i} 300 IN A 10.{b}.{c}.{d}\n"));
@@ -262,19 +265,28 @@ async fn transfers_are_refused_without_a_valid_key() -> anyhow::Result<()> {
             .await
             .unwrap_or_else(|e| e.to_string())
     };
-    let signed = axfr(vec![format!("-y hmac-sha256:{KEY_NAME}:{KEY_SECRET}")]).await;
+    let signed = axfr(vec![
+        "-y".into(),
+        format!("hmac-sha256:{KEY_NAME}:{KEY_SECRET}"),
+    ])
+    .await;
     ensure!(
         signed.contains("XFR size:") && !signed.contains("failed"),
         "{signed}"
     );
     let unsigned = axfr(vec![]).await;
     ensure!(unsigned.contains("Transfer failed"), "unsigned: {unsigned}");
-    let wrong = axfr(vec![format!(
-        "-y hmac-sha256:{KEY_NAME}:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
-    )])
+    let wrong = axfr(vec![
+        "-y".into(),
+        format!("hmac-sha256:{KEY_NAME}:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+    ])
     .await;
     ensure!(wrong.contains("BADSIG"), "wrong secret: {wrong}");
-    let unknown = axfr(vec![format!("-y hmac-sha256:other.acme.test:{KEY_SECRET}")]).await;
+    let unknown = axfr(vec![
+        "-y".into(),
+        format!("hmac-sha256:other.acme.test:{KEY_SECRET}"),
+    ])
+    .await;
     ensure!(unknown.contains("BADKEY"), "unknown key: {unknown}");
     let log = primary.log_text();
     ensure!(
