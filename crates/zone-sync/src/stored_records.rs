@@ -34,6 +34,56 @@ pub fn to_dns_record(owner: &str, ttl: u32, data: &RecordData) -> Option<Record>
     Some(Record::from_rdata(owner, ttl, data))
 }
 
+/// The stored form of a DNS record (owner and names normalised, TXT character-strings
+/// joined); the reason when the store cannot hold it (its type, or a value the store's
+/// validation refuses).
+pub fn from_dns_record(record: &Record) -> Result<record_store::Record, String> {
+    let text = |name: &Name| {
+        let text = name.to_ascii().to_ascii_lowercase();
+        text.strip_suffix('.').unwrap_or(&text).to_owned()
+    };
+    let data = match &record.data {
+        RData::A(a) => RecordData::A { address: a.0 },
+        RData::AAAA(aaaa) => RecordData::Aaaa { address: aaaa.0 },
+        RData::CNAME(cname) => RecordData::Cname {
+            target: text(&cname.0),
+        },
+        RData::SRV(srv) => RecordData::Srv {
+            priority: srv.priority,
+            weight: srv.weight,
+            port: srv.port,
+            target: if srv.target.is_root() {
+                ".".to_owned()
+            } else {
+                text(&srv.target)
+            },
+        },
+        RData::TXT(txt) => RecordData::Txt {
+            value: txt
+                .txt_data
+                .iter()
+                .map(|part| String::from_utf8_lossy(part).into_owned())
+                .collect(),
+        },
+        other => {
+            return Err(format!(
+                "{} records are not held here (only A, AAAA, CNAME, SRV and TXT)",
+                other.record_type()
+            ));
+        }
+    };
+    let owner = text(&record.name);
+    record_store::model::normalize_owner(&owner)
+        .map_err(|reason| format!("owner {owner:?}: {reason}"))?;
+    data.validate()
+        .map_err(|reason| format!("{owner} {}: {reason}", data.record_type()))?;
+    Ok(record_store::Record {
+        owner,
+        ttl: record.ttl,
+        data,
+    })
+}
+
 /// Splits a TXT value into character-strings of at most 255 bytes (on char boundaries).
 fn character_strings(value: &str) -> Vec<String> {
     if value.is_empty() {

@@ -85,6 +85,41 @@ pub async fn obtain_dns01_acme_dns(
     .await
 }
 
+/// Obtains a certificate for `domain` with dns-01 through the `certbot-dns-rfc2136`
+/// plugin (Debian's `python3-certbot-dns-rfc2136`): the TXT record goes to `server` by
+/// RFC 2136 UPDATE signed with the TSIG `key` (`(name, algorithm, base64 secret)`).
+pub async fn obtain_dns01_rfc2136(
+    pebble: &Pebble,
+    domain: &str,
+    server: std::net::SocketAddr,
+    key: (&str, &str, &str),
+) -> anyhow::Result<IssuedCertificate> {
+    let (name, algorithm, secret) = key;
+    let credentials = tempfile::Builder::new()
+        .suffix(".ini")
+        .tempfile()
+        .context("credentials file")?;
+    std::fs::write(
+        credentials.path(),
+        format!(
+            "dns_rfc2136_server = {}\ndns_rfc2136_port = {}\ndns_rfc2136_name = {name}\n\
+             dns_rfc2136_secret = {secret}\ndns_rfc2136_algorithm = {}\n",
+            server.ip(),
+            server.port(),
+            algorithm.to_ascii_uppercase()
+        ),
+    )?;
+    let flags = vec![
+        "--authenticator".to_owned(),
+        "dns-rfc2136".to_owned(),
+        "--dns-rfc2136-credentials".to_owned(),
+        credentials.path().display().to_string(),
+        "--dns-rfc2136-propagation-seconds".to_owned(),
+        "1".to_owned(),
+    ];
+    obtain(pebble, domain, flags, &format!("dns-01 via RFC 2136 at {server}")).await
+}
+
 /// Runs `certbot certonly` with the authenticator `flags`; `what` names the attempt in
 /// errors.
 async fn obtain(

@@ -47,11 +47,40 @@ pub async fn obtain_tls_alpn01(
     obtain(pebble, domain, Challenge::TlsAlpn01(listen_port)).await
 }
 
+/// Obtains a certificate for `domain` with dns-01 through lego's `rfc2136` provider:
+/// the TXT record goes to `nameserver` by RFC 2136 UPDATE signed with the TSIG `key`
+/// (`(name, algorithm, base64 secret)`), and lego checks it there too.
+pub async fn obtain_dns01_rfc2136(
+    pebble: &Pebble,
+    domain: &str,
+    nameserver: std::net::SocketAddr,
+    key: (&str, &str, &str),
+) -> anyhow::Result<IssuedCertificate> {
+    let (name, algorithm, secret) = key;
+    obtain(
+        pebble,
+        domain,
+        Challenge::Rfc2136 {
+            nameserver,
+            key_name: name.to_owned(),
+            algorithm: algorithm.to_owned(),
+            secret: secret.to_owned(),
+        },
+    )
+    .await
+}
+
 /// The challenge types lego solves here, each with its own flags.
 #[derive(Debug, Clone)]
 enum Challenge {
     Http01(u16),
     TlsAlpn01(u16),
+    Rfc2136 {
+        nameserver: std::net::SocketAddr,
+        key_name: String,
+        algorithm: String,
+        secret: String,
+    },
 }
 
 impl Challenge {
@@ -60,6 +89,34 @@ impl Challenge {
         match self {
             Self::Http01(port) => vec!["--http".into(), "--http.port".into(), listen(port)],
             Self::TlsAlpn01(port) => vec!["--tls".into(), "--tls.port".into(), listen(port)],
+            Self::Rfc2136 { nameserver, .. } => vec![
+                "--dns".into(),
+                "rfc2136".into(),
+                "--dns.resolvers".into(),
+                nameserver.to_string(),
+                "--dns.disable-cp".into(),
+            ],
+        }
+    }
+
+    /// The provider's settings, as lego reads them from the environment.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::Rfc2136 {
+                nameserver,
+                key_name,
+                algorithm,
+                secret,
+            } => vec![
+                ("RFC2136_NAMESERVER", nameserver.to_string()),
+                // miekg/dns names algorithms as fully qualified names.
+                ("RFC2136_TSIG_ALGORITHM", format!("{algorithm}.")),
+                ("RFC2136_TSIG_KEY", key_name.clone()),
+                ("RFC2136_TSIG_SECRET", secret.clone()),
+                ("RFC2136_PROPAGATION_TIMEOUT", "30".into()),
+                ("RFC2136_POLLING_INTERVAL", "1".into()),
+            ],
+            _ => Vec::new(),
         }
     }
 }
@@ -84,6 +141,7 @@ async fn obtain(
         .arg("--domains")
         .arg(domain)
         .args(challenge.flags())
+        .envs(challenge.env())
         .arg("--accept-tos")
         .arg("run");
     let finished = run_to_completion("lego", command, CLIENT_TIMEOUT).await?;
