@@ -11,7 +11,8 @@ use config::{
 };
 use ipnet::IpNet;
 
-/// ACME http-01 validation relayed to the target a domain's SRV record names.
+/// ACME validation relayed to the target a domain's SRV record names: http-01 on port
+/// 80, tls-alpn-01 on 443; and the DNS side that publishes those records.
 #[derive(Debug, Parser)]
 #[command(name = "acme-srv", version, about)]
 pub(crate) struct Cli {
@@ -46,6 +47,14 @@ pub(crate) enum Command {
         api: ApiClientArgs,
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Create, list or revoke TSIG keys, which sign RFC 2136 UPDATE messages (needs the
+    /// admin token).
+    TsigKeys {
+        #[command(flatten)]
+        api: ApiClientArgs,
+        #[command(subcommand)]
+        command: TsigKeysCommand,
     },
     /// Work with configuration files.
     Config {
@@ -416,5 +425,44 @@ pub(crate) enum KeysCommand {
     Revoke {
         /// The key id.
         id: String,
+    },
+}
+
+/// `tsig-keys …`: TSIG keys through the management API (admin token only).
+#[derive(Debug, Subcommand)]
+pub(crate) enum TsigKeysCommand {
+    /// Create a TSIG key. Its secret is printed once: as a BIND `key` statement (a file
+    /// for `nsupdate -k` or named.conf) and as `ALGORITHM:NAME:SECRET` for `nsupdate -y`
+    /// and `dig -y`.
+    Create {
+        /// The key's name, a domain name (e.g. `acme-update.example.com`).
+        #[arg(long)]
+        name: String,
+        /// The HMAC algorithm.
+        #[arg(long, default_value = "hmac-sha256", value_parser = ["hmac-sha256", "hmac-sha512"])]
+        algorithm: String,
+        /// A name the key may change (exactly that name).
+        #[arg(long)]
+        exact: Vec<String>,
+        /// A name the key may change, with everything below it.
+        #[arg(long)]
+        subtree: Vec<String>,
+        /// A record type the key may change (A, AAAA, CNAME, SRV, TXT; default: every
+        /// type).
+        #[arg(long = "type", value_name = "TYPE")]
+        record_types: Vec<String>,
+        /// Allow zone transfers (AXFR, IXFR) with this key.
+        #[arg(long)]
+        transfer: bool,
+        /// What the key is for.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List TSIG keys (without secrets).
+    List,
+    /// Revoke a TSIG key: its secret is wiped and it signs nothing from then on.
+    Revoke {
+        /// The key's name.
+        name: String,
     },
 }

@@ -1,4 +1,5 @@
-//! `acme-srv records …` and `acme-srv keys …`: a small client of the management API.
+//! `acme-srv records …`, `acme-srv keys …` and `acme-srv tsig-keys …`: a small client of
+//! the management API.
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
@@ -8,7 +9,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
-use crate::cli::{ApiClientArgs, KeysCommand, RecordsCommand};
+use crate::cli::{ApiClientArgs, KeysCommand, RecordsCommand, TsigKeysCommand};
 
 /// Runs a `records` subcommand.
 pub(crate) fn records(api: ApiClientArgs, command: RecordsCommand) -> anyhow::Result<()> {
@@ -68,18 +69,7 @@ pub(crate) fn keys(api: ApiClientArgs, command: KeysCommand) -> anyhow::Result<(
             source_cidr,
             description,
         } => {
-            let scopes: Vec<Value> = exact
-                .iter()
-                .map(|n| json!({"kind": "exact", "name": n}))
-                .chain(
-                    subtree
-                        .iter()
-                        .map(|n| json!({"kind": "subtree", "name": n})),
-                )
-                .collect();
-            if scopes.is_empty() {
-                bail!("a key needs at least one --exact or --subtree name");
-            }
+            let scopes = scopes_json(&exact, &subtree)?;
             let body =
                 json!({"description": description, "scopes": scopes, "source_cidrs": source_cidr});
             (Method::POST, "/v1/keys".to_owned(), Some(body))
@@ -90,6 +80,98 @@ pub(crate) fn keys(api: ApiClientArgs, command: KeysCommand) -> anyhow::Result<(
     call_and_print(&api, method, &path, body)
 }
 
+/// Runs a `tsig-keys` subcommand. A created key is printed in the forms BIND, `nsupdate`
+/// and `dig` take, not as JSON (its secret is shown only this once): a `key` statement
+/// on standard output, so that `> key.conf` makes a key file for `nsupdate -k`, and the
+/// `ALGORITHM:NAME:SECRET` line for `nsupdate -y` and `dig -y` on standard error.
+pub(crate) fn tsig_keys(api: &ApiClientArgs, command: TsigKeysCommand) -> anyhow::Result<()> {
+    match command {
+        TsigKeysCommand::Create {
+            name,
+            algorithm,
+            exact,
+            subtree,
+            record_types,
+            transfer,
+            description,
+        } => {
+            let scopes = scopes_json(&exact, &subtree)?;
+            let record_types: Vec<String> = record_types
+                .iter()
+                .map(|record_type| record_type.to_ascii_uppercase())
+                .collect();
+            let body = json!({
+                "name": name, "algorithm": algorithm, "description": description,
+                "scopes": scopes, "record_types": record_types, "transfer": transfer,
+            });
+            let path = "/v1/tsig-keys";
+            let created = call_checked(api, Method::POST, path, Some(body))?;
+            let field = |key: &str| {
+                created
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .with_context(|| format!("{path}: the answer has no {key:?}: {created}"))
+            };
+            let key = TsigKeyText {
+                name: field("name")?,
+                algorithm: field("algorithm")?,
+                secret: field("secret")?,
+            };
+            #[allow(clippy::print_stdout, clippy::print_stderr)]
+            {
+                print!("{}", key.bind_key_statement());
+                eprintln!("# for nsupdate -y and dig -y:\n{}", key.one_line());
+            }
+            Ok(())
+        }
+        TsigKeysCommand::List => call_and_print(api, Method::GET, "/v1/tsig-keys", None),
+        TsigKeysCommand::Revoke { name } => {
+            call_and_print(api, Method::DELETE, &format!("/v1/tsig-keys/{name}"), None)
+        }
+    }
+}
+
+/// The `scopes` of a key from `--exact` and `--subtree`; at least one.
+fn scopes_json(exact: &[String], subtree: &[String]) -> anyhow::Result<Vec<Value>> {
+    let scopes: Vec<Value> = exact
+        .iter()
+        .map(|n| json!({"kind": "exact", "name": n}))
+        .chain(
+            subtree
+                .iter()
+                .map(|n| json!({"kind": "subtree", "name": n})),
+        )
+        .collect();
+    if scopes.is_empty() {
+        bail!("a key needs at least one --exact or --subtree name");
+    }
+    Ok(scopes)
+}
+
+/// A TSIG key as text, in the forms the DNS tools take.
+#[derive(Debug)]
+struct TsigKeyText<'k> {
+    name: &'k str,
+    algorithm: &'k str,
+    /// Base64.
+    secret: &'k str,
+}
+
+impl TsigKeyText<'_> {
+    /// A BIND `key` statement: a key file for `nsupdate -k`, or a named.conf clause.
+    fn bind_key_statement(&self) -> String {
+        format!(
+            "key \"{}\" {{\n\talgorithm {};\n\tsecret \"{}\";\n}};\n",
+            self.name, self.algorithm, self.secret
+        )
+    }
+
+    /// `ALGORITHM:NAME:SECRET`, as `nsupdate -y` and `dig -y` take it.
+    fn one_line(&self) -> String {
+        format!("{}:{}:{}", self.algorithm, self.name, self.secret)
+    }
+}
+
 /// Makes one call and prints the JSON answer (nothing for 204); errors show the
 /// problem details.
 fn call_and_print(
@@ -98,6 +180,24 @@ fn call_and_print(
     path: &str,
     body: Option<Value>,
 ) -> anyhow::Result<()> {
+    let answer = call_checked(api, method, path, body)?;
+    if !answer.is_null() {
+        #[allow(clippy::print_stdout)]
+        {
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+        }
+    }
+    Ok(())
+}
+
+/// Makes one call; the JSON answer of a success (`null` for 204), or an error showing
+/// the problem details.
+fn call_checked(
+    api: &ApiClientArgs,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -111,13 +211,10 @@ fn call_and_print(
             .map_or_else(|| answer.to_string(), str::to_owned);
         bail!("{path}: {status}: {detail}");
     }
-    if status != StatusCode::NO_CONTENT {
-        #[allow(clippy::print_stdout)]
-        {
-            println!("{}", serde_json::to_string_pretty(&answer)?);
-        }
+    if status == StatusCode::NO_CONTENT {
+        return Ok(Value::Null);
     }
-    Ok(())
+    Ok(answer)
 }
 
 async fn call(
@@ -164,4 +261,41 @@ async fn call(
             .unwrap_or(Value::String(String::from_utf8_lossy(&body).into_owned()))
     };
     Ok((status, answer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsig_keys_print_as_bind_and_nsupdate_take_them() {
+        let key = TsigKeyText {
+            name: "acme-update.example.com",
+            algorithm: "hmac-sha256",
+            secret: "c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IHNlY3I=",
+        };
+        assert_eq!(
+            key.bind_key_statement(),
+            "key \"acme-update.example.com\" {\n\
+             \talgorithm hmac-sha256;\n\
+             \tsecret \"c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IHNlY3I=\";\n\
+             };\n"
+        );
+        assert_eq!(
+            key.one_line(),
+            "hmac-sha256:acme-update.example.com:c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IHNlY3I="
+        );
+    }
+
+    #[test]
+    fn a_key_needs_a_scope() {
+        assert!(scopes_json(&[], &[]).is_err());
+        assert_eq!(
+            scopes_json(&["a.example.com".into()], &["example.net".into()]).unwrap(),
+            [
+                json!({"kind": "exact", "name": "a.example.com"}),
+                json!({"kind": "subtree", "name": "example.net"})
+            ]
+        );
+    }
 }

@@ -7,7 +7,8 @@
 //!   store ([`record_store`]), with the management API ([`management_api`]) when
 //!   configured.
 //! - `acme-srv serve --config FILE`: every part the file enables, in one process.
-//! - `acme-srv records …`, `acme-srv keys …`: a client of the management API.
+//! - `acme-srv records …`, `acme-srv keys …`, `acme-srv tsig-keys …`: a client of the
+//!   management API.
 //! - `acme-srv config check FILE`: loads and validates a configuration file.
 //!
 //! Layout: [`cli`] holds the clap definitions and how flags override the file;
@@ -69,6 +70,7 @@ fn main() -> std::process::ExitCode {
             }),
         Command::Records { api, command } => client::records(api, command),
         Command::Keys { api, command } => client::keys(api, command),
+        Command::TsigKeys { api, command } => client::tsig_keys(&api, command),
         Command::Config {
             command: ConfigCommand::Check { file },
         } => check_config(&file),

@@ -77,7 +77,16 @@ async fn serve(mut config: Config, parts: Parts, reload: reload::Source) -> anyh
             udp.push(socket);
             tcp.push(listener);
         }
-        let options = dns_server_options(&dns);
+        let quotas =
+            config
+                .api
+                .as_ref()
+                .map_or_else(Default::default, |api| record_store::RecordQuotas {
+                    records_per_zone: api.quotas.records_per_zone,
+                    records_per_author: api.quotas.records_per_key,
+                });
+        let mut options = dns_server_options(&dns);
+        options.services = zone_sync::zone_services(&dns, dns_store.clone(), quotas);
         for target in zone_sync::push_targets(&dns) {
             tokio::spawn(zone_sync::push::run(
                 target,
@@ -373,7 +382,7 @@ fn dns_server_options(dns: &config::DnsConfig) -> dns_server::ServerOptions {
             },
             exempt: rrl.exempt.clone(),
         }),
-        services: zone_sync::zone_services(dns),
+        services: dns_server::ZoneServices::default(),
     }
 }
 

@@ -151,13 +151,15 @@ impl ZoneServices {
         };
         let grant = self.grant(&name).await;
         match crate::tsig::verify(raw, grant.as_ref().map(|g| &g.key), crate::tsig::unix_now()) {
-            Ok(signed) => match grant {
+            crate::tsig::Verdict::Valid(signed) => match grant {
                 Some(grant) => Sender::Signed(grant, signed),
                 None => Sender::Refused(crate::tsig::Refusal::BadKey { key_name: name }),
             },
-            Err(Some(refusal)) => Sender::Refused(refusal),
+            crate::tsig::Verdict::Refused(refusal) => Sender::Refused(refusal),
             // A TSIG record was found above, so it parses: not reached in practice.
-            Err(None) => Sender::Refused(crate::tsig::Refusal::BadKey { key_name: name }),
+            crate::tsig::Verdict::NotSigned => {
+                Sender::Refused(crate::tsig::Refusal::BadKey { key_name: name })
+            }
         }
     }
 }

@@ -146,16 +146,34 @@ impl std::fmt::Display for Refusal {
     }
 }
 
+/// What checking a message's TSIG found.
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    /// A valid signature.
+    Valid(Signed),
+    /// A TSIG record that fails.
+    Refused(Refusal),
+    /// No TSIG record (or none that parses).
+    NotSigned,
+}
+
 /// Checks the TSIG of `raw` against `key` (the key its TSIG record names, if this
-/// server knows it), at `now` (seconds since the epoch). `Err(None)` when the message
-/// has no TSIG record or it does not parse.
-pub fn verify(raw: &[u8], key: Option<&TsigKey>, now: u64) -> Result<Signed, Option<Refusal>> {
+/// server knows it), at `now` (seconds since the epoch).
+pub fn verify(raw: &[u8], key: Option<&TsigKey>, now: u64) -> Verdict {
+    match check(raw, key, now) {
+        Ok(signed) => Verdict::Valid(signed),
+        Err(Some(refusal)) => Verdict::Refused(*refusal),
+        Err(None) => Verdict::NotSigned,
+    }
+}
+
+fn check(raw: &[u8], key: Option<&TsigKey>, now: u64) -> Result<Signed, Option<Box<Refusal>>> {
     let (tbv, record) = signed_bitmessage_to_buf(raw, None, true).map_err(|_| None)?;
     let mut key_name = record.name.to_lowercase();
     key_name.set_fqdn(true);
     let tsig = &record.data;
     let Some(key) = key.filter(|k| k.name == key_name && k.algorithm == tsig.algorithm) else {
-        return Err(Some(Refusal::BadKey { key_name }));
+        return Err(Some(Box::new(Refusal::BadKey { key_name })));
     };
     let full_length = match tsig.algorithm {
         TsigAlgorithm::HmacSha256 => 32,
@@ -168,7 +186,7 @@ pub fn verify(raw: &[u8], key: Option<&TsigKey>, now: u64) -> Result<Signed, Opt
             .verify_mac(&key.secret, &tbv, &tsig.mac)
             .is_err()
     {
-        return Err(Some(Refusal::BadSig { key: key.clone() }));
+        return Err(Some(Box::new(Refusal::BadSig { key: key.clone() })));
     }
     let signed = Signed {
         key: key.clone(),
@@ -176,10 +194,10 @@ pub fn verify(raw: &[u8], key: Option<&TsigKey>, now: u64) -> Result<Signed, Opt
     };
     let fudge = u64::from(tsig.fudge.min(FUDGE));
     if now.abs_diff(tsig.time) > fudge {
-        return Err(Some(Refusal::BadTime {
+        return Err(Some(Box::new(Refusal::BadTime {
             signed,
             their_time: tsig.time,
-        }));
+        })));
     }
     Ok(signed)
 }

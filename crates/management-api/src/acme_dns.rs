@@ -12,7 +12,10 @@
 //!   its own random name. 404 when no acme-dns zone is configured.
 //! - `POST /update`: headers `X-Api-User` and `X-Api-Key`, body `{"subdomain", "txt"}`
 //!   (`txt` exactly 43 base64url characters); answers 200 `{"txt": …}`. The newest
-//!   `txt_keep` values (acme-dns keeps 2) stay published at `<subdomain>.<zone>`.
+//!   `txt_keep` values (acme-dns keeps 2; never more than an RRset may hold, 64) stay
+//!   published at `<subdomain>.<zone>`. The store's record rules hold here as on every
+//!   write: a zone past its records quota is `403 quota_exceeded`, a `fulldomain` the
+//!   operator made a CNAME `409 record_conflict` (acme-srv additions).
 //! - `DELETE /register`: the same headers (and optionally `{"subdomain"}`) delete the
 //!   registration and its TXT records (an acme-srv extension); 204.
 //! - `GET /health`: 200 while the store answers.
@@ -78,15 +81,32 @@ impl AcmeDnsFailure {
     const TOO_MANY: Self = Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
     const NOT_ALLOWED: Self = Self::new(StatusCode::FORBIDDEN, "registration_not_allowed");
     const QUOTA: Self = Self::new(StatusCode::FORBIDDEN, "quota_exceeded");
+    const RECORD_CONFLICT: Self = Self::new(StatusCode::CONFLICT, "record_conflict");
 }
 
 impl From<record_store::StoreError> for AcmeDnsFailure {
+    /// The store's record rules hold for `/update` too: a zone quota reached is
+    /// `403 quota_exceeded`, and a name the operator made something the TXT values
+    /// cannot join (a CNAME) is `409 record_conflict`.
     fn from(error: record_store::StoreError) -> Self {
-        tracing::error!(%error, "acme-dns API: store operation failed");
-        if error.storage_fault().is_some() {
-            Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
-        } else {
-            Self::DB_ERROR
+        use record_store::{RuleViolation, StoreError};
+        match error {
+            StoreError::Rule(RuleViolation::QuotaExceeded { .. }) => {
+                tracing::warn!(%error, "acme-dns API: update refused");
+                Self::QUOTA
+            }
+            StoreError::Rule(_) => {
+                tracing::warn!(%error, "acme-dns API: update refused");
+                Self::RECORD_CONFLICT
+            }
+            error => {
+                tracing::error!(%error, "acme-dns API: store operation failed");
+                if error.storage_fault().is_some() {
+                    Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+                } else {
+                    Self::DB_ERROR
+                }
+            }
         }
     }
 }
@@ -109,7 +129,8 @@ impl IntoResponse for AcmeDnsFailure {
 pub(crate) struct AcmeDnsError {
     /// `forbidden`, `malformed_json_payload`, `bad_txt`, `invalid_allowfrom_cidr`,
     /// `body_too_large`, `registration_disabled`, `registration_not_allowed`,
-    /// `quota_exceeded`, `too_many_requests`, `not_found` or `db_error`.
+    /// `quota_exceeded`, `record_conflict`, `too_many_requests`, `not_found` or
+    /// `db_error`.
     error: String,
 }
 
@@ -258,6 +279,8 @@ pub(crate) async fn register(
         (status = 200, description = "Published.", body = UpdateResponse),
         (status = 400, description = "`malformed_json_payload` or `bad_txt`.", body = AcmeDnsError),
         (status = 401, description = "`forbidden`: unknown user, wrong key, address outside `allowfrom`, or another subdomain.", body = AcmeDnsError),
+        (status = 403, description = "`quota_exceeded`: the zone's records quota is reached.", body = AcmeDnsError),
+        (status = 409, description = "`record_conflict`: the name holds a CNAME, which TXT values cannot join.", body = AcmeDnsError),
         (status = 429, description = "`too_many_requests`: too many failed authentications from this client lately.", body = AcmeDnsError),
         (status = 413, description = "Body too large.", body = AcmeDnsError),
     ),
@@ -283,11 +306,12 @@ pub(crate) async fn update(
     }
     state
         .store
-        .push_txt(
+        .push_txt_with(
             &registration.fulldomain,
             &update.txt,
             ACME_DNS_TXT_TTL,
             state.txt_keep,
+            &state.write_context(None),
         )
         .await?;
     tracing::debug!(fulldomain = %registration.fulldomain, "acme-dns API: TXT updated");

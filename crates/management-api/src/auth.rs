@@ -30,7 +30,7 @@ use axum::http::request::Parts;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
-use record_store::{ApiKeyInfo, KeyScope};
+use record_store::{ApiKeyInfo, Author, KeyScope};
 use subtle::ConstantTimeEq as _;
 
 use crate::problem::ApiError;
@@ -146,6 +146,14 @@ impl Caller {
                 "key {:?} may not manage keys: that needs the admin token",
                 key.id
             ))),
+        }
+    }
+
+    /// The author of the records the caller adds: its key (`None` for the admin token).
+    pub(crate) fn author(&self) -> Option<Author> {
+        match self {
+            Self::Admin => None,
+            Self::Key(key) => Some(Author::ApiKey(key.id.clone())),
         }
     }
 

@@ -4,14 +4,18 @@
 //!
 //! Each function runs the checks its handler runs on the body before the handler first
 //! touches the store or the caller's credentials, in the handler's order, calling the
-//! same functions (see `records.rs`, `keys.rs`, `acme_dns.rs`); a change to a handler's
-//! checks belongs here too. Not an API: nothing here is stable.
+//! same functions (see `records.rs`, `keys.rs`, `acme_dns.rs`), then the store's record
+//! rules that need no stored data (`record_store::rules`: the TTL range, the RRset size,
+//! no CNAME at an apex), as an empty store would apply them; a change to a handler's
+//! checks belongs here too. The `…_json` functions write a value back as the API shows
+//! it. Not an API: nothing here is stable.
 
 use std::sync::Arc;
 
 use ipnet::IpNet;
 use record_store::model::{KeyScope, Record, RecordType};
-use serde_json::Value;
+use record_store::rules;
+use serde_json::{Value, json};
 
 use crate::acme_dns::{self, RegisterRequest, UpdateRequest};
 use crate::extract;
@@ -72,13 +76,37 @@ impl Checks {
         let body: NewRecord = extract::parse_json(body).map_err(|e| e.to_string())?;
         let owner = validation::owner_in_zones(&self.state.zones, &body.owner)
             .map_err(|e| e.to_string())?;
-        validation::ttl(body.ttl).map_err(|e| e.to_string())?;
         let data = body.data.into_data().map_err(|e| e.to_string())?;
-        Ok(Record {
+        let record = Record {
             owner,
             ttl: body.ttl,
             data,
-        })
+        };
+        self.store_rules(
+            &record.owner,
+            record.record_type(),
+            std::slice::from_ref(&record),
+        )?;
+        Ok(record)
+    }
+
+    /// The store's rules that need no stored data, for `records` written at `owner` into
+    /// an empty store.
+    fn store_rules(
+        &self,
+        owner: &str,
+        record_type: RecordType,
+        records: &[Record],
+    ) -> Result<(), String> {
+        for record in records {
+            rules::check_ttl(owner, record.ttl).map_err(|e| e.to_string())?;
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        let is_apex = self.state.zones.iter().any(|zone| zone == owner);
+        rules::check_owner(owner, record_type, &[(record_type, records.len())], is_apex)
+            .map_err(|e| e.to_string())
     }
 
     /// `PUT /v1/records/{owner}/{type}`: the TTL and the RRset that would replace the
@@ -104,10 +132,7 @@ impl Checks {
             RecordType::Txt => extract::parse_value::<TxtRrset>(body).map(TxtRrset::into_parts),
         };
         let (ttl, items) = parsed.map_err(|e| e.to_string())?;
-        validation::ttl(ttl).map_err(|e| e.to_string())?;
-        if items.len() > validation::MAX_RRSET_RECORDS {
-            return Err("too many records".to_owned());
-        }
+        rules::check_ttl(&owner, ttl).map_err(|e| e.to_string())?;
         if record_type == RecordType::Cname && items.len() > 1 {
             return Err("more than one CNAME".to_owned());
         }
@@ -122,7 +147,42 @@ impl Checks {
                 records.push(record);
             }
         }
+        self.store_rules(&owner, record_type, &records)?;
         Ok((ttl, records))
+    }
+
+    /// `record` as the API shows it (and as `POST /v1/records` takes it).
+    pub fn record_json(&self, record: &Record) -> Vec<u8> {
+        serde_json::to_vec(&records::StoredRecord::from(record.clone())).unwrap_or_default()
+    }
+
+    /// An RRset body for `PUT /v1/records/{owner}/{type}` from the records as the API
+    /// shows them.
+    pub fn rrset_json(&self, ttl: u32, rrset: &[Record]) -> Vec<u8> {
+        let items: Vec<Value> = rrset
+            .iter()
+            .map(|record| {
+                let mut shown = serde_json::to_value(records::StoredRecord::from(record.clone()))
+                    .unwrap_or_default();
+                if let Some(fields) = shown.as_object_mut() {
+                    fields.remove("owner");
+                    fields.remove("ttl");
+                }
+                shown
+            })
+            .collect();
+        serde_json::to_vec(&json!({"ttl": ttl, "records": items})).unwrap_or_default()
+    }
+
+    /// A key's definition as the API shows it (and as `POST /v1/keys` takes it).
+    pub fn key_json(&self, key: &CheckedKey) -> Vec<u8> {
+        let cidrs: Vec<String> = key.source_cidrs.iter().map(ToString::to_string).collect();
+        serde_json::to_vec(&json!({
+            "description": key.description,
+            "scopes": keys::scope_views(key.scopes.clone()),
+            "source_cidrs": cidrs,
+        }))
+        .unwrap_or_default()
     }
 
     /// `POST /v1/keys`: the key that would be created, or why not.

@@ -37,11 +37,18 @@ impl Default for RegistrationPolicy {
 }
 
 /// Limits on what credentials may store and on failed authentication.
+///
+/// The records quotas are the store's to check ([`record_store::RecordQuotas`]): they are
+/// counted inside each write's transaction, from counters the store keeps, so checking
+/// them costs the same whatever the size of the store and concurrent writes cannot slip
+/// past them.
 #[derive(Debug, Clone)]
 pub struct Quotas {
-    /// Records a key may have under the scope that covers a write; 0: no limit.
+    /// Records one API key may have added (that still exist); 0: no limit. Records the
+    /// admin token added count for no key.
     pub records_per_key: u32,
-    /// Records in one zone; 0: no limit.
+    /// Records in one zone, whoever added them (acme-dns TXT records included); 0: no
+    /// limit.
     pub records_per_zone: u32,
     /// Registrations that may exist at once; 0: no limit.
     pub registrations: u32,

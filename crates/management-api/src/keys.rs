@@ -122,25 +122,55 @@ pub(crate) struct KeyView {
     revoked: bool,
 }
 
+/// Scopes as shown.
+pub(crate) fn scope_views(scopes: Vec<KeyScope>) -> Vec<ScopeView> {
+    scopes
+        .into_iter()
+        .map(|scope| match scope {
+            KeyScope::Exact(name) => ScopeView {
+                kind: ScopeKind::Exact,
+                name,
+            },
+            KeyScope::Subtree(name) => ScopeView {
+                kind: ScopeKind::Subtree,
+                name,
+            },
+        })
+        .collect()
+}
+
+/// Checks 1-[`validation::MAX_SCOPES`] scopes (names inside served zones), normalised,
+/// without duplicates.
+pub(crate) fn checked_scopes(
+    state: &ApiState,
+    scopes: Vec<NewScope>,
+) -> Result<Vec<KeyScope>, ApiError> {
+    if scopes.is_empty() || scopes.len() > validation::MAX_SCOPES {
+        return Err(ApiError::Invalid(format!(
+            "a key needs 1-{} scopes",
+            validation::MAX_SCOPES
+        )));
+    }
+    let mut checked = Vec::with_capacity(scopes.len());
+    for scope in scopes {
+        let name = validation::owner_in_zones(&state.zones, &scope.name)?;
+        let scope = match scope.kind {
+            ScopeKind::Exact => KeyScope::Exact(name),
+            ScopeKind::Subtree => KeyScope::Subtree(name),
+        };
+        if !checked.contains(&scope) {
+            checked.push(scope);
+        }
+    }
+    Ok(checked)
+}
+
 impl From<ApiKeyInfo> for KeyView {
     fn from(info: ApiKeyInfo) -> Self {
         Self {
             id: info.id,
             description: info.description,
-            scopes: info
-                .scopes
-                .into_iter()
-                .map(|scope| match scope {
-                    KeyScope::Exact(name) => ScopeView {
-                        kind: ScopeKind::Exact,
-                        name,
-                    },
-                    KeyScope::Subtree(name) => ScopeView {
-                        kind: ScopeKind::Subtree,
-                        name,
-                    },
-                })
-                .collect(),
+            scopes: scope_views(info.scopes),
             source_cidrs: info.source_cidrs,
             created_at: info.created_at,
             revoked: info.revoked,
@@ -220,29 +250,13 @@ pub(crate) fn validate(state: &ApiState, body: NewKey) -> Result<ValidKey, ApiEr
             validation::MAX_DESCRIPTION_CHARS
         )));
     }
-    if body.scopes.is_empty() || body.scopes.len() > validation::MAX_SCOPES {
-        return Err(ApiError::Invalid(format!(
-            "a key needs 1-{} scopes",
-            validation::MAX_SCOPES
-        )));
-    }
     if body.source_cidrs.len() > validation::MAX_CIDRS {
         return Err(ApiError::Invalid(format!(
             "a key lists at most {} source networks",
             validation::MAX_CIDRS
         )));
     }
-    let mut scopes = Vec::with_capacity(body.scopes.len());
-    for scope in body.scopes {
-        let name = validation::owner_in_zones(&state.zones, &scope.name)?;
-        let scope = match scope.kind {
-            ScopeKind::Exact => KeyScope::Exact(name),
-            ScopeKind::Subtree => KeyScope::Subtree(name),
-        };
-        if !scopes.contains(&scope) {
-            scopes.push(scope);
-        }
-    }
+    let scopes = checked_scopes(state, body.scopes)?;
     let mut source_cidrs = Vec::with_capacity(body.source_cidrs.len());
     for raw in &body.source_cidrs {
         let net = validation::cidr(raw).map_err(ApiError::Invalid)?;

@@ -5,9 +5,11 @@
 //!   (one name, or a subtree) and optionally to source networks, so the client that
 //!   renews `www.example.com` can change nothing else. Secrets are stored as argon2
 //!   hashes and shown once.
-//! - **Nothing changes on a refused request.** Authentication, validation and
-//!   authorisation all happen before the store is written; every refusal is a clear
-//!   4xx problem detail (RFC 9457).
+//! - **Nothing changes on a refused request.** Authentication, validation of the request
+//!   and authorisation happen before the store is written; the record rules that depend
+//!   on what is stored (CNAME alone, RRset size, TTL range, quotas) are the store's,
+//!   checked inside the write's transaction, which a refusal rolls back
+//!   ([`record_store::rules`]). Every refusal is a clear 4xx problem detail (RFC 9457).
 //! - **Drop-in acme-dns.** `/register`, `/update` and `/health` behave like acme-dns,
 //!   so lego, certbot hooks and acme.sh work against acme-srv unmodified.
 //! - **A document that tells the truth.** `GET /v1/openapi.json` (OpenAPI 3.1) is
@@ -24,6 +26,7 @@
 //! | `PUT /v1/records/{owner}/{type}` | same | replace the RRset (200) |
 //! | `DELETE /v1/records/{owner}/{type}`, `DELETE /v1/records/{owner}` | same | delete (204, 404) |
 //! | `POST /v1/keys`, `GET /v1/keys`, `DELETE /v1/keys/{id}` | admin | create (secret shown once), list, revoke |
+//! | `POST /v1/tsig-keys`, `GET /v1/tsig-keys`, `DELETE /v1/tsig-keys/{name}` | admin | TSIG keys for RFC 2136 UPDATE: create (secret shown once), list, revoke |
 //! | `GET /v1/openapi.json` | anyone | the OpenAPI 3.1 document |
 //! | `POST /register`, `POST /update`, `DELETE /register`, `GET /health` | acme-dns rules | acme-dns compatibility |
 //!
@@ -32,11 +35,9 @@
 //! authentications are limited per client (429, before any hashing); credentials of
 //! the wrong shape are refused before hashing; argon2 verifications run a bounded number
 //! at a time; `/register` can be closed or limited to networks and is rate-limited per
-//! client; quotas bound records per key and per zone and registrations in all
-//! (`guards.rs`). Behind `trusted_proxies`, all of these see the forwarded client.
-//!
-//! Known limits: the CNAME and quota checks read the store and then write it, so two
-//! concurrent writers can still slip past them by one.
+//! client; quotas bound records per key and per zone (counted by the store inside each
+//! write's transaction, in O(1)) and registrations in all (`guards.rs`). Behind
+//! `trusted_proxies`, all of these see the forwarded client.
 //!
 //! Layout by file:
 //! - `lib.rs`: [`ApiSettings`], [`router`], [`serve`] and the request counter.
@@ -50,6 +51,7 @@
 //! - `validation.rs`: the input rules, shared by the server and the document.
 //! - `records.rs`: `/v1/records`.
 //! - `keys.rs`: `/v1/keys` and [`generate_key`].
+//! - `tsig_keys.rs`: `/v1/tsig-keys`.
 //! - `acme_dns.rs`: `/register`, `/update`, `/health`.
 //! - `openapi.rs`: `/v1/openapi.json`.
 //!
@@ -69,6 +71,7 @@ mod openapi;
 mod problem;
 mod records;
 mod state;
+mod tsig_keys;
 mod validation;
 
 use std::fmt;
@@ -183,6 +186,11 @@ pub fn router(store: Arc<dyn RecordStore>, settings: ApiSettings) -> Router {
         )
         .route("/v1/keys", get(keys::list).post(keys::create))
         .route("/v1/keys/{id}", delete(keys::revoke))
+        .route(
+            "/v1/tsig-keys",
+            get(tsig_keys::list).post(tsig_keys::create),
+        )
+        .route("/v1/tsig-keys/{name}", delete(tsig_keys::revoke))
         .route("/v1/openapi.json", get(openapi::serve))
         .route(
             "/register",

@@ -25,7 +25,7 @@ use crate::problem::Problem;
 use crate::records::{ARrset, AaaaRrset, CnameRrset, SrvRrset, StoredRecord, TxtRrset};
 use crate::state::ApiState;
 use crate::validation;
-use crate::{acme_dns, keys, records};
+use crate::{acme_dns, keys, records, tsig_keys};
 
 /// An owner name inside a served zone; its pattern is set at start-up from the zones.
 #[derive(ToSchema)]
@@ -80,7 +80,7 @@ macro_rules! rrset_paths {
                 (status = 409, description = "A CNAME would share its owner with other data, or sit at a zone apex.", body = Problem, content_type = "application/problem+json"),
                 (status = 413, description = "Body too large.", body = Problem, content_type = "application/problem+json"),
                 (status = 415, description = "Body not declared as JSON.", body = Problem, content_type = "application/problem+json"),
-                (status = 422, description = "A value breaks a rule, or a record's type is not the path's.", body = Problem, content_type = "application/problem+json"),
+                (status = 422, description = "A value breaks a rule (owner outside served zones, bad target, TTL out of range), or a record's type is not the path's.", body = Problem, content_type = "application/problem+json"),
             ),
             security(("bearer" = []))
         )]
@@ -158,13 +158,14 @@ rrset_paths!(
 #[openapi(
     info(
         title = "acme-srv management API",
-        description = "Records (SRV targets for ACME challenges, TXT for dns-01 and friends), API keys with per-name scopes, and acme-dns compatibility.\n\n`/v1` requests authenticate with `Authorization: Bearer <token>`: the admin token, or an API key token `<key-id>.<secret>`. Errors of `/v1` are RFC 9457 problem details; errors of the acme-dns paths are acme-dns's `{\"error\": ...}`."
+        description = "Records (SRV targets for ACME challenges, TXT for dns-01 and friends), API keys with per-name scopes, TSIG keys for RFC 2136 UPDATE, and acme-dns compatibility.\n\n`/v1` requests authenticate with `Authorization: Bearer <token>`: the admin token, or an API key token `<key-id>.<secret>`. Errors of `/v1` are RFC 9457 problem details; errors of the acme-dns paths are acme-dns's `{\"error\": ...}`."
     ),
     paths(
         records::list, records::create, records::delete_owner,
         put_a, delete_a, put_aaaa, delete_aaaa, put_cname, delete_cname,
         put_srv, delete_srv, put_txt, delete_txt,
         keys::create, keys::list, keys::revoke,
+        tsig_keys::create, tsig_keys::list, tsig_keys::revoke,
         acme_dns::register, acme_dns::unregister, acme_dns::update, acme_dns::health,
     ),
     components(schemas(OwnerName, HostName, SrvTarget, TxtValue, Cidr, Uuid, AcmeDnsTxt, Problem)),
@@ -172,6 +173,7 @@ rrset_paths!(
     tags(
         (name = "records", description = "Resource records in the served zones."),
         (name = "keys", description = "API keys (admin token only)."),
+        (name = "tsig-keys", description = "TSIG keys for RFC 2136 UPDATE (admin token only)."),
         (name = "acme-dns", description = "acme-dns compatible registration and TXT updates."),
     )
 )]

@@ -4,10 +4,16 @@
 //! `type` (a stable `urn:acme-srv:problem:…` identifier a client can match on) and the
 //! `title`; its message is the `detail`, written for the operator reading it. Store
 //! failures are logged in full and answered with a generic detail.
+//!
+//! The record rules are the store's ([`record_store::rules`]), checked inside each
+//! write's transaction; a write they refuse comes back as [`ApiError::Rule`] and is
+//! answered by rule: a CNAME beside other data, a second CNAME or a CNAME at an apex
+//! `409 conflict`; an RRset too large or a TTL out of range `422 invalid-value`; a
+//! records quota `403 quota-exceeded`.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use record_store::StoreError;
+use record_store::{RuleViolation, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -30,9 +36,6 @@ pub(crate) enum ApiError {
     /// The resource does not exist.
     #[error("{0}")]
     NotFound(String),
-    /// The change conflicts with what is stored.
-    #[error("{0}")]
-    Conflict(String),
     /// The body is larger than the configured limit.
     #[error("the request body is larger than {limit} bytes")]
     TooLarge {
@@ -54,12 +57,12 @@ pub(crate) enum ApiError {
     /// This client has failed to authenticate too often lately.
     #[error("{0}")]
     TooManyRequests(String),
-    /// The change would exceed a quota.
+    /// The store refused the write: it would break a record rule.
     #[error("{0}")]
-    QuotaExceeded(String),
-    /// The store failed.
+    Rule(RuleViolation),
+    /// The store failed (or refused a unique value that exists).
     #[error("the record store failed: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// Something else failed inside the server.
     #[error("internal error: {0}")]
     Internal(String),
@@ -81,8 +84,19 @@ impl ApiError {
             ),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            Self::Conflict(_) | Self::Store(StoreError::Conflict(_)) => {
+            Self::Store(StoreError::Conflict(_))
+            | Self::Rule(RuleViolation::CnameNotAlone { .. } | RuleViolation::CnameAtApex { .. }) => {
                 (StatusCode::CONFLICT, "conflict", "Conflict")
+            }
+            Self::Rule(
+                RuleViolation::RrsetTooLarge { .. } | RuleViolation::TtlOutOfRange { .. },
+            ) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-value",
+                "Invalid value",
+            ),
+            Self::Rule(RuleViolation::QuotaExceeded { .. }) => {
+                (StatusCode::FORBIDDEN, "quota-exceeded", "Quota exceeded")
             }
             Self::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -114,7 +128,6 @@ impl ApiError {
                 "too-many-requests",
                 "Too many requests",
             ),
-            Self::QuotaExceeded(_) => (StatusCode::FORBIDDEN, "quota-exceeded", "Quota exceeded"),
             Self::Store(error) if error.storage_fault().is_some() => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store-unavailable",
@@ -147,6 +160,23 @@ impl ApiError {
             status: status.as_u16(),
             detail,
         }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    /// A rule violation is the client's to fix ([`ApiError::Rule`]); anything else is the
+    /// store's.
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Rule(violation) => Self::Rule(violation),
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<RuleViolation> for ApiError {
+    fn from(violation: RuleViolation) -> Self {
+        Self::Rule(violation)
     }
 }
 
@@ -224,6 +254,62 @@ mod tests {
         assert!(!problem.detail.contains("secret detail"));
         let conflict = ApiError::Store(StoreError::Conflict("key abc".into())).problem();
         assert_eq!(conflict.status, 409);
+    }
+
+    /// Each rule keeps the status and problem type the API answered it with before the
+    /// rules moved into the store.
+    #[test]
+    fn rule_violations_map_to_their_statuses() {
+        use record_store::{Author, QuotaScope, RecordType};
+        let cases = [
+            (
+                RuleViolation::CnameNotAlone {
+                    owner: "a".into(),
+                    existing: RecordType::A,
+                    written: RecordType::Cname,
+                },
+                409,
+                "conflict",
+            ),
+            (
+                RuleViolation::CnameAtApex { owner: "a".into() },
+                409,
+                "conflict",
+            ),
+            (
+                RuleViolation::RrsetTooLarge {
+                    owner: "a".into(),
+                    record_type: RecordType::Txt,
+                    records: 65,
+                    limit: 64,
+                },
+                422,
+                "invalid-value",
+            ),
+            (
+                RuleViolation::TtlOutOfRange {
+                    owner: "a".into(),
+                    ttl: 0,
+                },
+                422,
+                "invalid-value",
+            ),
+            (
+                RuleViolation::QuotaExceeded {
+                    counted: QuotaScope::Author(Author::ApiKey("k".into())),
+                    records: 3,
+                    limit: 2,
+                },
+                403,
+                "quota-exceeded",
+            ),
+        ];
+        for (violation, status, slug) in cases {
+            let problem = ApiError::from(StoreError::Rule(violation.clone())).problem();
+            assert_eq!(problem.status, status, "{violation:?}");
+            assert_eq!(problem.problem_type, format!("urn:acme-srv:problem:{slug}"));
+            assert_eq!(problem.detail, violation.to_string());
+        }
     }
 
     #[test]

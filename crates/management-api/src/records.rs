@@ -1,13 +1,21 @@
 //! `/v1/records`: list, add, replace and delete resource records.
 //!
-//! Every write is checked before the store sees it: the owner is normalised and must be
-//! inside a served zone (422 `owner-outside-zones`), values follow the rules published in
-//! the OpenAPI document (422), the caller must cover the owner (403), and a CNAME may
-//! neither share its owner with other types nor have siblings, nor sit at a zone apex
-//! (RFC 1034 §3.6.2, RFC 2181 §10.1: 409).
+//! Before the store sees a write, the request itself is checked: the owner is normalised
+//! and must be inside a served zone (422 `owner-outside-zones`), values follow the
+//! patterns published in the OpenAPI document (422), and the caller must cover the owner
+//! (403).
 //!
-//! The wire format of a record is [`record_store::Record`]'s JSON: `owner`, `ttl`, `type`
-//! and the type's fields side by side.
+//! The record rules that depend on what is stored are the store's, checked inside the
+//! write's transaction so that concurrent writers cannot both pass them
+//! ([`record_store::rules`]; the same rules hold for acme-dns `/update` and RFC 2136
+//! UPDATE): a CNAME stands alone, is single and never at a zone apex (RFC 1034 §3.6.2,
+//! RFC 2181 §10.1: 409), an RRset holds at most 64 records and a TTL is 1–604800 (422),
+//! and the records quotas hold (403). The handlers pass the store who writes
+//! ([`crate::state::ApiState::write_context`]) and map its refusal (`problem.rs`).
+//!
+//! The wire format of a record is this module's own (`NewRecord` in, `StoredRecord`
+//! out): `owner`, `ttl`, `type` and the type's fields side by side. It is not the
+//! store's stored form, so either can change without the other.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -319,6 +327,13 @@ macro_rules! rrset_body {
     };
 }
 
+// The document's `maxItems` of the RRset bodies below is the store's limit; a literal
+// because attributes take no constants, so the build fails if the two ever differ.
+const _: () = assert!(
+    validation::MAX_RRSET_RECORDS == 64,
+    "update `maxItems` of the RRset bodies to the store's MAX_RRSET_RECORDS"
+);
+
 rrset_body!(
     /// The new `A` RRset of an owner.
     ARrset, AData, 64
@@ -520,10 +535,10 @@ pub(crate) async fn list(
         (status = 401, description = "Missing or invalid credentials.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed authentications from this client lately.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key does not cover the owner, is used from an address it does not allow, or a records quota is reached.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A CNAME would share its owner with other data, or sit at a zone apex.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A CNAME would share its owner with other data or with a CNAME to another target, or sit at a zone apex.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body not declared as JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A value breaks a rule (owner outside served zones, bad target, TTL out of range).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value breaks a rule (owner outside served zones, bad target, TTL out of range, an RRset already holding 64 records).", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -533,7 +548,6 @@ pub(crate) async fn create(
     ApiJson(body): ApiJson<NewRecord>,
 ) -> Result<(StatusCode, Json<StoredRecord>), ApiError> {
     let owner = validation::owner_in_zones(&state.zones, &body.owner)?;
-    validation::ttl(body.ttl)?;
     let data = body.data.into_data()?;
     caller.authorize_name(&owner)?;
     let record = Record {
@@ -541,34 +555,10 @@ pub(crate) async fn create(
         ttl: body.ttl,
         data,
     };
-    check_cname_rules(
-        &state,
-        &record.owner,
-        record.record_type(),
-        std::slice::from_ref(&record.data),
-        Write::Add,
-    )
-    .await?;
-    // The RRset limit holds on this path too: an RRset beyond it could be stored but
-    // never served.
-    let rrset: Vec<Record> = state
+    let stored = state
         .store
-        .records_at(std::slice::from_ref(&record.owner))
-        .await?
-        .into_iter()
-        .filter(|stored| stored.record_type() == record.record_type())
-        .collect();
-    let is_new = !rrset.iter().any(|stored| stored.data == record.data);
-    if is_new && rrset.len() >= validation::MAX_RRSET_RECORDS {
-        return Err(ApiError::Invalid(format!(
-            "the {} RRset at {} already holds {} records, the most an RRset may hold",
-            record.record_type(),
-            record.owner,
-            validation::MAX_RRSET_RECORDS
-        )));
-    }
-    check_quotas(&state, &caller, &record.owner, u64::from(is_new)).await?;
-    let stored = state.store.add_record(&record).await?;
+        .add_record_with(&record, &state.write_context(caller.author()))
+        .await?;
     Ok((StatusCode::CREATED, Json(stored.into())))
 }
 
@@ -589,13 +579,10 @@ pub(crate) async fn replace(
         RecordType::Srv => extract::parse_value::<SrvRrset>(body)?.into_parts(),
         RecordType::Txt => extract::parse_value::<TxtRrset>(body)?.into_parts(),
     };
-    validation::ttl(ttl)?;
-    if items.len() > validation::MAX_RRSET_RECORDS {
-        return Err(ApiError::Invalid(format!(
-            "an RRset holds at most {} records",
-            validation::MAX_RRSET_RECORDS
-        )));
-    }
+    // The body's TTL by the store's rule even when no record carries it (an empty list
+    // deletes the RRset); the body's own shape as the document's `maxItems` says (what the
+    // stored RRset may hold is the store's rule).
+    record_store::rules::check_ttl(&owner, ttl)?;
     if record_type == RecordType::Cname && items.len() > 1 {
         return Err(ApiError::Invalid(
             "a CNAME RRset holds at most one record (RFC 2181 section 10.1)".to_owned(),
@@ -613,20 +600,14 @@ pub(crate) async fn replace(
         }
     }
     caller.authorize_name(&owner)?;
-    let data: Vec<RecordData> = records.iter().map(|record| record.data.clone()).collect();
-    check_cname_rules(&state, &owner, record_type, &data, Write::Replace).await?;
-    let before = state
-        .store
-        .records_at(std::slice::from_ref(&owner))
-        .await?
-        .iter()
-        .filter(|record| record.record_type() == record_type)
-        .count();
-    let added = records.len().saturating_sub(before) as u64;
-    check_quotas(&state, &caller, &owner, added).await?;
     state
         .store
-        .replace_rrset(&owner, record_type, &records)
+        .replace_rrset_with(
+            &owner,
+            record_type,
+            &records,
+            &state.write_context(caller.author()),
+        )
         .await?;
     let stored = state
         .store
@@ -636,56 +617,6 @@ pub(crate) async fn replace(
         .filter(|record| record.record_type() == record_type)
         .collect();
     Ok(view(stored))
-}
-
-/// Refuses a write that adds `added` records at `owner` beyond the zone's quota or, for
-/// an API key, beyond the quota of the scope that covers `owner`.
-async fn check_quotas(
-    state: &ApiState,
-    caller: &Caller,
-    owner: &str,
-    added: u64,
-) -> Result<(), ApiError> {
-    let quotas = &state.guards.quotas;
-    if added == 0 {
-        return Ok(());
-    }
-    if quotas.records_per_zone > 0
-        && let Some(zone) = validation::zone_of(&state.zones, owner)
-    {
-        let held = state.store.count_records_under(zone).await?;
-        let quota = u64::from(quotas.records_per_zone);
-        if held + added > quota {
-            tracing::warn!(%zone, held, quota, "management API: zone record quota reached");
-            return Err(ApiError::QuotaExceeded(format!(
-                "zone {zone} holds {held} records; its quota is {quota}"
-            )));
-        }
-    }
-    if quotas.records_per_key > 0
-        && let Caller::Key(key) = caller
-    {
-        let quota = u64::from(quotas.records_per_key);
-        for scope in key.scopes.iter().filter(|scope| scope.covers(owner)) {
-            let held = match scope {
-                record_store::KeyScope::Subtree(name) => {
-                    state.store.count_records_under(name).await?
-                }
-                record_store::KeyScope::Exact(name) => state
-                    .store
-                    .records_at(std::slice::from_ref(name))
-                    .await?
-                    .len() as u64,
-            };
-            if held + added > quota {
-                return Err(ApiError::QuotaExceeded(format!(
-                    "key {:?} holds {held} records under its scope; its quota is {quota}",
-                    key.id
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Refuses a body whose records name a type other than the path's, with a clear reason.
@@ -753,63 +684,4 @@ pub(crate) async fn delete_owner(
         0 => Err(ApiError::NotFound(format!("no records at {owner:?}"))),
         _ => Ok(StatusCode::NO_CONTENT),
     }
-}
-
-/// How a write treats the records already in the RRset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Write {
-    /// Adds to the RRset.
-    Add,
-    /// Replaces the RRset.
-    Replace,
-}
-
-/// Enforces the CNAME rules for writing `data` (of `record_type`) at `owner`: a CNAME
-/// is alone at its name (RFC 1034 §3.6.2), single (RFC 2181 §10.1), and never at a zone
-/// apex (which has SOA and NS).
-async fn check_cname_rules(
-    state: &ApiState,
-    owner: &str,
-    record_type: RecordType,
-    data: &[RecordData],
-    write: Write,
-) -> Result<(), ApiError> {
-    if data.is_empty() {
-        return Ok(()); // Deleting never breaks the rules.
-    }
-    if record_type == RecordType::Cname && state.zones.iter().any(|zone| zone == owner) {
-        return Err(ApiError::Conflict(format!(
-            "{owner:?} is a zone apex, which has SOA and NS records: it cannot be a CNAME"
-        )));
-    }
-    // Exact owner (an index lookup), not the subtree: the rules are about one name.
-    let existing: Vec<Record> = state.store.records_at(&[owner.to_owned()]).await?;
-    if record_type == RecordType::Cname {
-        if let Some(other) = existing
-            .iter()
-            .find(|record| record.record_type() != RecordType::Cname)
-        {
-            return Err(ApiError::Conflict(format!(
-                "{owner:?} has {} records: a CNAME cannot share its name with other data \
-                 (RFC 1034 section 3.6.2)",
-                other.record_type()
-            )));
-        }
-        let other_cname = existing.iter().any(|record| !data.contains(&record.data));
-        if write == Write::Add && other_cname {
-            return Err(ApiError::Conflict(format!(
-                "{owner:?} already is a CNAME to another target; replace its CNAME RRset to \
-                 change the target (RFC 2181 section 10.1: one CNAME per name)"
-            )));
-        }
-    } else if existing
-        .iter()
-        .any(|record| record.record_type() == RecordType::Cname)
-    {
-        return Err(ApiError::Conflict(format!(
-            "{owner:?} is a CNAME: it cannot have {record_type} records as well \
-             (RFC 1034 section 3.6.2)"
-        )));
-    }
-    Ok(())
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use record_store::RecordStore;
+use record_store::{Author, RecordQuotas, RecordStore, WriteContext};
 
 use crate::ApiSettings;
 use crate::auth::{self, AdminToken};
@@ -19,7 +19,7 @@ pub(crate) struct Inner {
     /// Where records, keys and registrations live.
     pub(crate) store: Arc<dyn RecordStore>,
     /// Served zone origins, normalised (lowercase, no trailing dot).
-    pub(crate) zones: Vec<String>,
+    pub(crate) zones: Arc<[String]>,
     /// The admin token, if one is configured.
     pub(crate) admin_token: Option<AdminToken>,
     /// The zone acme-dns registrations are made under; `None` disables `/register`.
@@ -45,7 +45,7 @@ impl ApiState {
         let openapi_json = crate::openapi::render(&zones);
         Self(Arc::new(Inner {
             store,
-            zones,
+            zones: zones.into(),
             admin_token: settings
                 .admin_token
                 .as_deref()
@@ -63,6 +63,23 @@ impl ApiState {
                 settings.quotas,
             ),
         }))
+    }
+}
+
+impl ApiState {
+    /// What a write by `author` (`None`: the admin token, acme-dns) needs for the store's
+    /// rules: the served zones (for the apex rule and the per-zone counts) and the
+    /// records quotas.
+    pub(crate) fn write_context(&self, author: Option<Author>) -> WriteContext {
+        let quotas = &self.guards.quotas;
+        WriteContext {
+            author,
+            zones: Arc::clone(&self.zones),
+            quotas: RecordQuotas {
+                records_per_zone: quotas.records_per_zone,
+                records_per_author: quotas.records_per_key,
+            },
+        }
     }
 }
 

@@ -24,8 +24,8 @@ pub(crate) const MAX_DESCRIPTION_CHARS: usize = 200;
 pub(crate) const MAX_CIDRS: usize = 32;
 /// Most scopes one key may have.
 pub(crate) const MAX_SCOPES: usize = 32;
-/// Most records one RRset replacement may carry.
-pub(crate) const MAX_RRSET_RECORDS: usize = 64;
+/// Most records one RRset may hold: the store's rule, published as `maxItems`.
+pub(crate) const MAX_RRSET_RECORDS: usize = record_store::rules::MAX_RRSET_RECORDS;
 
 /// One DNS label as the API accepts it (case-insensitive letters).
 const LABEL: &str = "[A-Za-z0-9_-]{1,63}";
@@ -112,18 +112,7 @@ fn case_insensitive(zone: &str) -> String {
 }
 
 /// The zone of `zones` that holds the normalised `owner` (the longest one), if any.
-pub(crate) fn zone_of<'z>(zones: &'z [String], owner: &str) -> Option<&'z str> {
-    zones
-        .iter()
-        .filter(|zone| {
-            owner == zone.as_str()
-                || owner
-                    .strip_suffix(zone.as_str())
-                    .is_some_and(|head| head.ends_with('.'))
-        })
-        .max_by_key(|zone| zone.len())
-        .map(String::as_str)
-}
+pub(crate) use record_store::rules::zone_of;
 
 /// Normalises an owner name sent by a client and checks it is inside a served zone.
 pub(crate) fn owner_in_zones(zones: &[String], raw: &str) -> Result<String, ApiError> {
@@ -174,19 +163,6 @@ pub(crate) fn txt_value(value: &str) -> Result<(), ApiError> {
         ));
     }
     Ok(())
-}
-
-/// A TTL in [`model::TTL_RANGE`].
-pub(crate) fn ttl(ttl: u32) -> Result<(), ApiError> {
-    if model::TTL_RANGE.contains(&ttl) {
-        Ok(())
-    } else {
-        Err(ApiError::Invalid(format!(
-            "ttl {ttl} is outside {}-{}",
-            model::TTL_RANGE.start(),
-            model::TTL_RANGE.end()
-        )))
-    }
 }
 
 /// A network in CIDR notation (see [`CIDR_PATTERN`]), with host bits cleared.

@@ -1,5 +1,10 @@
 //! [`Instrumented`]: any store, with the latency and outcome of every operation
 //! recorded as metrics (`acme_srv_store_operation_seconds{op,outcome}`).
+//!
+//! `op` is the operation's name (`add_record`, `apply_update`, `find_tsig_key`, …; the
+//! `…_with` forms count as the operation they are); `outcome` is `ok`, `refused` (the
+//! store said no to what was asked: a record rule, a refused UPDATE, a name that exists;
+//! see [`StoreError::is_refusal`]) or `error` (the store failed).
 
 use std::future::Future;
 use std::time::Instant;
@@ -8,8 +13,9 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use crate::{
-    ApiKey, ApiKeyInfo, Changes, NewApiKey, Record, RecordStore, RecordType, Registration,
-    StoreError,
+    ApiKey, ApiKeyInfo, Changes, NewApiKey, NewTsigKey, Record, RecordStore, RecordType,
+    Registration, StoreError, TsigKey, TsigKeyInfo, Update, UpdateOutcome, UpdatePermissions,
+    WriteContext,
 };
 
 /// Wraps a store and times each call.
@@ -31,7 +37,11 @@ async fn timed<T>(
 ) -> Result<T, StoreError> {
     let started = Instant::now();
     let result = call.await;
-    let outcome = if result.is_ok() { "ok" } else { "error" };
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(error) if error.is_refusal() => "refused",
+        Err(_) => "error",
+    };
     metrics::histogram!("acme_srv_store_operation_seconds", "op" => op, "outcome" => outcome)
         .record(started.elapsed().as_secs_f64());
     result
@@ -47,19 +57,25 @@ impl<S: RecordStore> RecordStore for Instrumented<S> {
         timed("records_under", self.inner.records_under(owner)).await
     }
 
-    async fn add_record(&self, record: &Record) -> Result<Record, StoreError> {
-        timed("add_record", self.inner.add_record(record)).await
+    async fn add_record_with(
+        &self,
+        record: &Record,
+        context: &WriteContext,
+    ) -> Result<Record, StoreError> {
+        timed("add_record", self.inner.add_record_with(record, context)).await
     }
 
-    async fn replace_rrset(
+    async fn replace_rrset_with(
         &self,
         owner: &str,
         record_type: RecordType,
         records: &[Record],
+        context: &WriteContext,
     ) -> Result<(), StoreError> {
         timed(
             "replace_rrset",
-            self.inner.replace_rrset(owner, record_type, records),
+            self.inner
+                .replace_rrset_with(owner, record_type, records, context),
         )
         .await
     }
@@ -76,14 +92,32 @@ impl<S: RecordStore> RecordStore for Instrumented<S> {
         .await
     }
 
-    async fn push_txt(
+    async fn push_txt_with(
         &self,
         owner: &str,
         value: &str,
         ttl: u32,
         keep: usize,
+        context: &WriteContext,
     ) -> Result<(), StoreError> {
-        timed("push_txt", self.inner.push_txt(owner, value, ttl, keep)).await
+        timed(
+            "push_txt",
+            self.inner.push_txt_with(owner, value, ttl, keep, context),
+        )
+        .await
+    }
+
+    async fn apply_update(
+        &self,
+        update: &Update,
+        permissions: &UpdatePermissions,
+        context: &WriteContext,
+    ) -> Result<UpdateOutcome, StoreError> {
+        timed(
+            "apply_update",
+            self.inner.apply_update(update, permissions, context),
+        )
+        .await
     }
 
     async fn serial(&self) -> Result<u32, StoreError> {
@@ -116,6 +150,22 @@ impl<S: RecordStore> RecordStore for Instrumented<S> {
 
     async fn revoke_key(&self, id: &str) -> Result<bool, StoreError> {
         timed("revoke_key", self.inner.revoke_key(id)).await
+    }
+
+    async fn create_tsig_key(&self, key: &NewTsigKey) -> Result<TsigKeyInfo, StoreError> {
+        timed("create_tsig_key", self.inner.create_tsig_key(key)).await
+    }
+
+    async fn find_tsig_key(&self, name: &str) -> Result<Option<TsigKey>, StoreError> {
+        timed("find_tsig_key", self.inner.find_tsig_key(name)).await
+    }
+
+    async fn list_tsig_keys(&self) -> Result<Vec<TsigKeyInfo>, StoreError> {
+        timed("list_tsig_keys", self.inner.list_tsig_keys()).await
+    }
+
+    async fn revoke_tsig_key(&self, name: &str) -> Result<bool, StoreError> {
+        timed("revoke_tsig_key", self.inner.revoke_tsig_key(name)).await
     }
 
     async fn create_registration(&self, registration: &Registration) -> Result<(), StoreError> {

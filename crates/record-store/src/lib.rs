@@ -2,7 +2,8 @@
 //!
 //! Everything the DNS server publishes and the management API changes lives here:
 //! resource records ([`Record`]), API keys ([`ApiKey`], stored as argon2 hashes by the
-//! caller), and acme-dns registrations ([`Registration`]). One trait,
+//! caller), TSIG keys for RFC 2136 UPDATE ([`TsigKey`], stored as they are: the server
+//! computes HMACs with them), and acme-dns registrations ([`Registration`]). One trait,
 //! [`RecordStore`], is all the DNS server, the API and the CLI see, so a PostgreSQL
 //! store for several instances can be added without touching them.
 //!
@@ -13,28 +14,48 @@
 //! - **Atomic changes**: each write method is one transaction; the zone serial
 //!   ([`RecordStore::serial`]) increases by at least one with every committed change to
 //!   records.
+//! - **One set of rules for every write path** ([`rules`]): a CNAME stands alone and never
+//!   at a zone apex, an RRset holds at most [`rules::MAX_RRSET_RECORDS`] records, TTLs
+//!   are within [`rules::TTL_RANGE`], and the record quotas per zone and per credential
+//!   hold. They are checked inside each write's transaction, so concurrent writers
+//!   cannot slip past them, and a write that breaks one changes nothing and fails with
+//!   [`StoreError::Rule`] naming the rule and the facts ([`RuleViolation`]). The HTTP
+//!   API, acme-dns `/update` and RFC 2136 UPDATE ([`RecordStore::apply_update`],
+//!   [`update`]) all write through them; none repeats them.
 //! - **Change feed**: [`RecordStore::subscribe`] yields the serial after each committed
 //!   change, so the DNS server updates its in-memory snapshot; queries never wait on
 //!   the store. [`RecordStore::changes_since`] names the owners that changed, so the
 //!   snapshot is patched rather than rebuilt.
+//! - **A private stored form**: the types here are the interface, not the storage format;
+//!   none is serialised as it is, so the API's JSON and the database's can change apart.
 //!
-//! Layout: [`model`] holds the data types and their validation; [`sqlite`] the embedded
-//! SQLite implementation with versioned migrations under `migrations/`; [`instrumented`]
+//! Layout: [`model`] holds the data types and their validation; [`rules`] the record
+//! rules and what a write needs for them ([`WriteContext`]); [`update`] the input and
+//! outcome of an RFC 2136 UPDATE; [`sqlite`] the embedded SQLite implementation with
+//! versioned migrations under `migrations/` and its private stored form; [`instrumented`]
 //! wraps any store with latency metrics ([`open`] returns stores wrapped so).
 #![forbid(unsafe_code)]
 
 pub mod instrumented;
 pub mod model;
+pub mod rules;
 pub mod sqlite;
+pub mod update;
 
 use async_trait::async_trait;
 use tokio::sync::watch;
 
 pub use instrumented::Instrumented;
 pub use model::{
-    ApiKey, ApiKeyInfo, KeyScope, NewApiKey, Record, RecordData, RecordType, Registration,
+    ApiKey, ApiKeyInfo, Author, KeyScope, NewApiKey, NewTsigKey, Record, RecordData, RecordType,
+    Registration, TsigAlgorithm, TsigKey, TsigKeyInfo,
 };
+pub use rules::{QuotaScope, RecordQuotas, RuleViolation, WriteContext};
 pub use sqlite::SqliteStore;
+pub use update::{
+    Prerequisite, Update, UpdateOperation, UpdateOutcome, UpdatePermissions, UpdateRcode,
+    UpdateRefusal,
+};
 
 /// A store operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -52,15 +73,32 @@ pub enum StoreError {
     /// The URL names a store this build does not support.
     #[error("unsupported store URL {0:?}: expected sqlite://PATH")]
     UnsupportedUrl(String),
-    /// A unique value (key id, registration user name) already exists.
+    /// A unique value (key id, TSIG key name, registration user name) already exists.
     #[error("{0} already exists")]
     Conflict(String),
+    /// The write would break a record rule; nothing was changed.
+    #[error("record rule: {0}")]
+    Rule(#[from] RuleViolation),
+    /// The RFC 2136 UPDATE was refused ([`UpdateRefusal::rcode`] says how to answer);
+    /// nothing was changed.
+    #[error("update refused ({rcode}): {refusal}", rcode = .0.rcode(), refusal = .0)]
+    UpdateRefused(#[from] UpdateRefusal),
     /// The task running the operation panicked or was stopped with the runtime.
     #[error("store operation did not complete: {0}")]
     Interrupted(#[source] tokio::task::JoinError),
 }
 
 impl StoreError {
+    /// Whether the store refused the operation for what it asked (a rule, a refused
+    /// UPDATE, a name that exists), as opposed to failing: nothing is wrong with the
+    /// store.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Self::Rule(_) | Self::UpdateRefused(_) | Self::Conflict(_)
+        )
+    }
+
     /// When the storage under the store refuses the work (a full disk, a read-only
     /// file system, I/O errors), what is wrong, in words for the client and the log.
     /// Such errors end when the operator fixes the storage; nothing was changed.
@@ -92,7 +130,9 @@ pub struct Changes {
 /// The store interface used by the DNS server, the management API and the CLI.
 ///
 /// Owner names are passed and returned normalised: lowercase ASCII, no trailing dot
-/// (see [`model::normalize_owner`]).
+/// (see [`model::normalize_owner`]). Every write of records obeys the [`rules`]; the
+/// `…_with` methods take the [`WriteContext`] (who writes, the served zones, the quotas)
+/// and the short forms write with the default context.
 #[async_trait]
 pub trait RecordStore: Send + Sync + 'static {
     // ---- records ----
@@ -104,20 +144,43 @@ pub trait RecordStore: Send + Sync + 'static {
     async fn records_under(&self, owner: &str) -> Result<Vec<Record>, StoreError>;
 
     /// Adds one record; an identical record (owner, type, data) is not duplicated but
-    /// gets the new TTL. Returns the stored record.
-    async fn add_record(&self, record: &Record) -> Result<Record, StoreError>;
+    /// gets the new TTL. Returns the stored record. Refused with [`StoreError::Rule`]
+    /// when the result would break a rule.
+    async fn add_record_with(
+        &self,
+        record: &Record,
+        context: &WriteContext,
+    ) -> Result<Record, StoreError>;
+
+    /// [`add_record_with`](Self::add_record_with) the default context.
+    async fn add_record(&self, record: &Record) -> Result<Record, StoreError> {
+        self.add_record_with(record, &WriteContext::default()).await
+    }
 
     /// Replaces the whole RRset (`owner`, `record_type`) with `records` (all of that
-    /// owner and type); an empty slice deletes the RRset.
+    /// owner and type); an empty slice deletes the RRset. Refused with
+    /// [`StoreError::Rule`] when the result would break a rule.
+    async fn replace_rrset_with(
+        &self,
+        owner: &str,
+        record_type: RecordType,
+        records: &[Record],
+        context: &WriteContext,
+    ) -> Result<(), StoreError>;
+
+    /// [`replace_rrset_with`](Self::replace_rrset_with) the default context.
     async fn replace_rrset(
         &self,
         owner: &str,
         record_type: RecordType,
         records: &[Record],
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.replace_rrset_with(owner, record_type, records, &WriteContext::default())
+            .await
+    }
 
     /// Deletes records at `owner`: of `record_type` only, or all types when `None`.
-    /// Returns how many were deleted.
+    /// Returns how many were deleted. (Deleting never breaks a rule.)
     async fn delete_records(
         &self,
         owner: &str,
@@ -125,14 +188,40 @@ pub trait RecordStore: Send + Sync + 'static {
     ) -> Result<u64, StoreError>;
 
     /// Adds TXT `value` at `owner`, keeping only the newest `keep` TXT values there
-    /// (acme-dns keeps 2), in one transaction.
+    /// (acme-dns keeps 2; never more than [`rules::MAX_RRSET_RECORDS`]), in one
+    /// transaction. Refused with [`StoreError::Rule`] when the result would break a rule.
+    async fn push_txt_with(
+        &self,
+        owner: &str,
+        value: &str,
+        ttl: u32,
+        keep: usize,
+        context: &WriteContext,
+    ) -> Result<(), StoreError>;
+
+    /// [`push_txt_with`](Self::push_txt_with) the default context.
     async fn push_txt(
         &self,
         owner: &str,
         value: &str,
         ttl: u32,
         keep: usize,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.push_txt_with(owner, value, ttl, keep, &WriteContext::default())
+            .await
+    }
+
+    /// Applies one RFC 2136 UPDATE all or nothing, durable before it returns (see
+    /// [`update`] for the semantics): the prerequisites against the data before it, what
+    /// `permissions` allow checked on the data inside the transaction, the operations in
+    /// order, the [`rules`] on the result. Refusals are [`StoreError::UpdateRefused`],
+    /// carrying the rcode; nothing is changed then.
+    async fn apply_update(
+        &self,
+        update: &Update,
+        permissions: &UpdatePermissions,
+        context: &WriteContext,
+    ) -> Result<UpdateOutcome, StoreError>;
 
     /// The zone serial: increases with every committed change to records.
     async fn serial(&self) -> Result<u32, StoreError>;
@@ -164,6 +253,23 @@ pub trait RecordStore: Send + Sync + 'static {
     /// Marks key `id` revoked; false when there is no such key.
     async fn revoke_key(&self, id: &str) -> Result<bool, StoreError>;
 
+    // ---- TSIG keys ----
+
+    /// Stores a new TSIG key with its secret. A name held by a revoked key is taken
+    /// over; one held by a key in use is a [`StoreError::Conflict`].
+    async fn create_tsig_key(&self, key: &NewTsigKey) -> Result<TsigKeyInfo, StoreError>;
+
+    /// The TSIG key named `name` (normalised), with its secret, if it exists (revoked
+    /// keys included, their secret empty).
+    async fn find_tsig_key(&self, name: &str) -> Result<Option<TsigKey>, StoreError>;
+
+    /// Every TSIG key, without secrets, ordered by name.
+    async fn list_tsig_keys(&self) -> Result<Vec<TsigKeyInfo>, StoreError>;
+
+    /// Marks the TSIG key `name` revoked and wipes its secret; false when there is no
+    /// such key.
+    async fn revoke_tsig_key(&self, name: &str) -> Result<bool, StoreError>;
+
     // ---- acme-dns registrations ----
 
     /// Stores a registration (password already hashed by the caller).
@@ -176,7 +282,8 @@ pub trait RecordStore: Send + Sync + 'static {
     /// false when there is no such registration.
     async fn delete_registration(&self, username: &str) -> Result<bool, StoreError>;
 
-    /// How many records are at `owner` or below it (for quotas).
+    /// How many records are at `owner` or below it (a scan: for reports, not for every
+    /// write; the quotas use the counters the store keeps, see [`rules`]).
     async fn count_records_under(&self, owner: &str) -> Result<u64, StoreError>;
 
     /// How many registrations exist (for quotas).

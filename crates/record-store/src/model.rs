@@ -1,29 +1,29 @@
-//! The stored data: records, API keys, acme-dns registrations, and their validation.
+//! The stored data: records, API keys, TSIG keys, acme-dns registrations, and their
+//! validation.
+//!
+//! These are the store's interface types, not its storage format: none of them is
+//! serialised as it is. The SQLite store keeps its own row and JSON forms private
+//! (`sqlite/stored_form.rs`), and the management API its own JSON, so either can change
+//! without the other (and the API's JSON without a data migration).
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use ipnet::IpNet;
-use serde::{Deserialize, Serialize};
 
 /// The record types the DNS side publishes dynamically.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RecordType {
     /// IPv4 address.
     A,
     /// IPv6 address.
-    #[serde(rename = "AAAA")]
     Aaaa,
     /// Alias.
-    #[serde(rename = "CNAME")]
     Cname,
     /// Service location (the challenge targets).
-    #[serde(rename = "SRV")]
     Srv,
     /// Text (dns-01, dns-account-01, dns-persist-01).
-    #[serde(rename = "TXT")]
     Txt,
 }
 
@@ -64,8 +64,7 @@ impl FromStr for RecordType {
 }
 
 /// The data of one record.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "UPPERCASE")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RecordData {
     /// An IPv4 address.
     A {
@@ -73,19 +72,16 @@ pub enum RecordData {
         address: Ipv4Addr,
     },
     /// An IPv6 address.
-    #[serde(rename = "AAAA")]
     Aaaa {
         /// The address.
         address: Ipv6Addr,
     },
     /// An alias to `target`.
-    #[serde(rename = "CNAME")]
     Cname {
         /// The canonical name (normalised, no trailing dot).
         target: String,
     },
     /// A service location.
-    #[serde(rename = "SRV")]
     Srv {
         /// Lower is tried first.
         priority: u16,
@@ -97,7 +93,6 @@ pub enum RecordData {
         target: String,
     },
     /// A text value (one character-string or more, joined here; at most 2048 bytes).
-    #[serde(rename = "TXT")]
     Txt {
         /// The text.
         value: String,
@@ -145,18 +140,17 @@ impl RecordData {
 
 /// Longest TXT value accepted.
 pub const MAX_TXT_BYTES: usize = 2048;
-/// Smallest and largest TTL accepted.
-pub const TTL_RANGE: std::ops::RangeInclusive<u32> = 1..=604_800;
+/// Smallest and largest TTL accepted (the store's rule; see [`crate::rules`]).
+pub const TTL_RANGE: std::ops::RangeInclusive<u32> = crate::rules::TTL_RANGE;
 
 /// One resource record.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Record {
     /// Owner name, normalised (lowercase ASCII, no trailing dot).
     pub owner: String,
     /// Time to live in seconds.
     pub ttl: u32,
     /// The data (its type is the record's type).
-    #[serde(flatten)]
     pub data: RecordData,
 }
 
@@ -190,8 +184,7 @@ pub fn normalize_owner(name: &str) -> Result<String, String> {
 }
 
 /// What a key may change: one name exactly, or a name and everything below it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "name", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KeyScope {
     /// Only this owner name.
     Exact(String),
@@ -239,7 +232,7 @@ pub struct ApiKey {
 }
 
 /// A key without its secret: what listings show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyInfo {
     /// Public identifier.
     pub id: String,
@@ -256,7 +249,7 @@ pub struct ApiKeyInfo {
 }
 
 /// An acme-dns registration: a user that may set the TXT values of one subdomain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registration {
     /// acme-dns `username` (a UUID).
     pub username: String,
@@ -269,6 +262,165 @@ pub struct Registration {
     pub fulldomain: String,
     /// Source networks allowed to update; any when empty.
     pub allow_from: Vec<IpNet>,
+}
+
+/// The credential a change was made with: records it adds are attributed to it, and
+/// counted against the quota of records one credential may hold
+/// ([`crate::RecordQuotas::records_per_author`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Author {
+    /// An API key, by its id.
+    ApiKey(String),
+    /// A TSIG key, by its (normalised) name.
+    TsigKey(String),
+}
+
+impl fmt::Display for Author {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ApiKey(id) => write!(f, "key {id:?}"),
+            Self::TsigKey(name) => write!(f, "TSIG key {name:?}"),
+        }
+    }
+}
+
+/// The HMAC algorithm of a TSIG key (RFC 8945 section 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TsigAlgorithm {
+    /// `hmac-sha256`.
+    HmacSha256,
+    /// `hmac-sha512`.
+    HmacSha512,
+}
+
+impl TsigAlgorithm {
+    /// The algorithm's name as TSIG, BIND and `nsupdate` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HmacSha256 => "hmac-sha256",
+            Self::HmacSha512 => "hmac-sha512",
+        }
+    }
+
+    /// Bytes of a secret generated for this algorithm: the hash's output length, the
+    /// length RFC 8945 section 6 recommends at least (32 for SHA-256, 64 for SHA-512).
+    pub fn secret_len(self) -> usize {
+        match self {
+            Self::HmacSha256 => 32,
+            Self::HmacSha512 => 64,
+        }
+    }
+}
+
+impl fmt::Display for TsigAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TsigAlgorithm {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().trim_end_matches('.') {
+            "hmac-sha256" => Ok(Self::HmacSha256),
+            "hmac-sha512" => Ok(Self::HmacSha512),
+            other => Err(format!(
+                "unsupported TSIG algorithm {other:?}: expected hmac-sha256 or hmac-sha512"
+            )),
+        }
+    }
+}
+
+/// A TSIG key as the API creates it, with its secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewTsigKey {
+    /// The key's name, a domain name (normalised: lowercase, no trailing dot).
+    pub name: String,
+    /// The HMAC algorithm.
+    pub algorithm: TsigAlgorithm,
+    /// The secret, generated by the caller from a CSPRNG
+    /// ([`TsigAlgorithm::secret_len`] bytes). Stored as it is: the server must compute
+    /// the HMAC with it.
+    pub secret: Vec<u8>,
+    /// Human description.
+    pub description: String,
+    /// Names the key may change with UPDATE.
+    pub scopes: Vec<KeyScope>,
+    /// Record types the key may change; every type when empty.
+    pub record_types: Vec<RecordType>,
+    /// Whether the key may transfer the zones its scopes touch (AXFR/IXFR).
+    pub transfer: bool,
+}
+
+impl fmt::Debug for NewTsigKey {
+    /// Never shows the secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewTsigKey")
+            .field("name", &self.name)
+            .field("algorithm", &self.algorithm)
+            .field("secret", &"<redacted>")
+            .field("description", &self.description)
+            .field("scopes", &self.scopes)
+            .field("record_types", &self.record_types)
+            .field("transfer", &self.transfer)
+            .finish()
+    }
+}
+
+/// A TSIG key without its secret: what listings show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TsigKeyInfo {
+    /// The key's name (normalised).
+    pub name: String,
+    /// The HMAC algorithm.
+    pub algorithm: TsigAlgorithm,
+    /// Human description.
+    pub description: String,
+    /// Names the key may change with UPDATE.
+    pub scopes: Vec<KeyScope>,
+    /// Record types the key may change; every type when empty.
+    pub record_types: Vec<RecordType>,
+    /// Whether the key may transfer zones.
+    pub transfer: bool,
+    /// Creation time, seconds since the Unix epoch.
+    pub created_at: i64,
+    /// Whether the key was revoked (its secret is then gone).
+    pub revoked: bool,
+}
+
+impl TsigKeyInfo {
+    /// What an UPDATE signed with this key may change.
+    pub fn permissions(&self) -> crate::UpdatePermissions {
+        crate::UpdatePermissions {
+            scopes: self.scopes.clone(),
+            record_types: self.record_types.clone(),
+        }
+    }
+
+    /// The author of the records this key adds.
+    pub fn author(&self) -> Author {
+        Author::TsigKey(self.name.clone())
+    }
+}
+
+/// A stored TSIG key with its secret: for verifying and signing messages only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TsigKey {
+    /// Everything but the secret.
+    pub info: TsigKeyInfo,
+    /// The secret; empty once the key is revoked.
+    pub secret: Vec<u8>,
+}
+
+impl fmt::Debug for TsigKey {
+    /// Never shows the secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TsigKey")
+            .field("info", &self.info)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
 }
 
 #[cfg(test)]
@@ -320,23 +472,30 @@ mod tests {
     }
 
     #[test]
-    fn json_shape() {
-        let record = Record {
-            owner: "_acme-challenge._tcp.a.example".into(),
-            ttl: 60,
-            data: RecordData::Srv {
-                priority: 10,
-                weight: 5,
-                port: 8080,
-                target: "client.example".into(),
-            },
-        };
-        let json = serde_json::to_string(&record).unwrap();
+    fn tsig_algorithms_and_secrets() {
+        for algorithm in [TsigAlgorithm::HmacSha256, TsigAlgorithm::HmacSha512] {
+            assert_eq!(algorithm.as_str().parse::<TsigAlgorithm>(), Ok(algorithm));
+        }
         assert_eq!(
-            json,
-            r#"{"owner":"_acme-challenge._tcp.a.example","ttl":60,"type":"SRV","priority":10,"weight":5,"port":8080,"target":"client.example"}"#
+            "HMAC-SHA512.".parse::<TsigAlgorithm>(),
+            Ok(TsigAlgorithm::HmacSha512)
         );
-        let back: Record = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, record);
+        assert!("hmac-md5".parse::<TsigAlgorithm>().is_err());
+        assert_eq!(TsigAlgorithm::HmacSha256.secret_len(), 32);
+        assert_eq!(TsigAlgorithm::HmacSha512.secret_len(), 64);
+        let key = TsigKey {
+            info: TsigKeyInfo {
+                name: "k.example.com".into(),
+                algorithm: TsigAlgorithm::HmacSha256,
+                description: String::new(),
+                scopes: vec![],
+                record_types: vec![],
+                transfer: false,
+                created_at: 0,
+                revoked: false,
+            },
+            secret: b"very secret bytes".to_vec(),
+        };
+        assert!(!format!("{key:?}").contains("very secret"));
     }
 }

@@ -5,21 +5,36 @@
 //! every [`SqliteStore::open`]; an up-to-date database is left as it is).
 //!
 //! Tables:
-//! - `records (id, owner, type, data, ttl)`: `id` is the insertion order, `data` the
-//!   canonical JSON of [`RecordData`], unique on `(owner, type, data)`.
+//! - `records (id, owner, type, data, ttl, author)`: `id` is the insertion order, `data`
+//!   the canonical JSON of the record data (the private stored form of
+//!   `sqlite/stored_form.rs`), unique on `(owner, type, data)`; `author` the credential
+//!   that added the record (`api-key:<id>`, `tsig-key:<name>`, or NULL).
 //! - `zone_serial (id = 1, serial)`: one row; it starts at the Unix time the database was
 //!   created and every committed change to `records` sets it to
 //!   `max(serial + 1, now)` in the same transaction, so it strictly increases and a
 //!   database restored from an old backup still moves past what secondaries have seen.
+//! - `counted_zones (origin)` and `record_counts (kind, name, records)`: the served zones
+//!   (as the last write named them) and the number of records per zone and per author,
+//!   kept by triggers on `records` in the transaction of every change; the record quotas
+//!   read them in O(1) (`sqlite/write_checks.rs`).
 //! - `api_keys (id, secret_hash, description, scopes, source_cidrs, created_at, revoked)`,
 //!   with JSON arrays for the scopes and networks.
+//! - `tsig_keys (name, algorithm, secret, description, scopes, record_types, transfer,
+//!   created_at, revoked)`: the secret is stored as it is, not hashed, because the
+//!   server computes HMACs with it (see `migrations/0004_tsig_keys.sql`); revoking wipes
+//!   it.
 //! - `registrations (username, password_hash, subdomain, fulldomain, allow_from)`.
 //! - `record_changes (id, serial, owner)`: the change journal. The transaction that bumps
-//!   the serial also records which owner changed, so [`RecordStore::changes_since`] can
+//!   the serial also records which owners changed, so [`RecordStore::changes_since`] can
 //!   name the owners changed after a serial and the DNS snapshot is patched instead of
 //!   rebuilt. Only the newest [`JOURNAL_ROWS`] rows are kept;
 //!   `record_changes_pruned (id = 1, serial)` holds the highest serial pruned, below which
 //!   the journal is incomplete.
+//!
+//! Rules: every write of records checks the [`crate::rules`] inside its transaction,
+//! after its statements and before its commit, on the data as it left them
+//! (`sqlite/write_checks.rs`); a violation rolls the transaction back. RFC 2136 UPDATE is
+//! `sqlite/apply_update.rs`.
 //!
 //! Durability and concurrency: the connections use WAL with `synchronous = FULL`, so a
 //! commit returns only after the WAL is on disk, which is when a write method returns
@@ -47,8 +62,19 @@ use sqlx::sqlite::{
 };
 use tokio::sync::watch;
 
-use crate::model::{ApiKey, ApiKeyInfo, NewApiKey, Record, RecordData, RecordType, Registration};
+use crate::model::{
+    ApiKey, ApiKeyInfo, NewApiKey, NewTsigKey, Record, RecordType, Registration, TsigAlgorithm,
+    TsigKey, TsigKeyInfo,
+};
+use crate::rules::{self, MAX_RRSET_RECORDS, WriteContext};
+use crate::update::{Update, UpdateOutcome, UpdatePermissions};
 use crate::{Changes, RecordStore, StoreError};
+
+mod apply_update;
+mod stored_form;
+mod write_checks;
+
+use write_checks::QuotaCheck;
 
 /// The schema migrations under `migrations/`, embedded at build time.
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -182,6 +208,31 @@ impl Connections {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// Commits `tx` when `work` succeeded and announces its new serial, if it made one;
+    /// rolls `tx` back when `work` failed (a rule refused it, or a statement failed), and
+    /// returns that failure.
+    async fn finish<T>(
+        &self,
+        tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+        work: Result<(T, Option<u32>), StoreError>,
+    ) -> Result<T, StoreError> {
+        match work {
+            Ok((value, serial)) => {
+                tx.commit().await?;
+                if let Some(serial) = serial {
+                    self.announce(serial);
+                }
+                Ok(value)
+            }
+            Err(error) => {
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::warn!(%rollback, %error, "record store: rolling back a refused write failed");
+                }
+                Err(error)
+            }
+        }
+    }
+
     /// Announces a committed serial; never moves the feed backwards (two writers may
     /// announce in the other order than they committed).
     fn announce(&self, serial: u32) {
@@ -204,20 +255,31 @@ async fn read_serial(pool: &SqlitePool) -> Result<u32, StoreError> {
     serial_from_db(serial)
 }
 
-/// Bumps the zone serial inside the caller's transaction and journals that `owner`
+/// Reads the zone serial inside the caller's transaction.
+async fn read_serial_in(conn: &mut SqliteConnection) -> Result<u32, StoreError> {
+    let serial: i64 = sqlx::query_scalar("SELECT serial FROM zone_serial WHERE id = 1")
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("the zone_serial row is missing".into()))?;
+    serial_from_db(serial)
+}
+
+/// Bumps the zone serial inside the caller's transaction and journals that `owners`
 /// changed at the new serial (pruning the oldest journal rows); the new serial.
 async fn bump_serial(
     conn: &mut SqliteConnection,
-    owner: &str,
+    owners: &[&str],
     journal_rows: i64,
 ) -> Result<u32, StoreError> {
     let serial = next_serial(conn).await?;
-    sqlx::query("INSERT INTO record_changes (serial, owner) VALUES (?1, ?2)")
-        .bind(i64::from(serial))
-        .bind(owner)
-        .execute(&mut *conn)
-        .await?;
-    // One row in, at most one out: the journal stays at `journal_rows` rows.
+    for owner in owners {
+        sqlx::query("INSERT INTO record_changes (serial, owner) VALUES (?1, ?2)")
+            .bind(i64::from(serial))
+            .bind(*owner)
+            .execute(&mut *conn)
+            .await?;
+    }
+    // As many rows out as went over: the journal stays at `journal_rows` rows.
     let pruned: Option<i64> = sqlx::query_scalar(
         "DELETE FROM record_changes WHERE id <= (SELECT max(id) FROM record_changes) - ?1 \
          RETURNING serial",
@@ -271,21 +333,6 @@ fn is_normalised(name: &str) -> bool {
     crate::model::normalize_owner(name).is_ok_and(|n| n == name)
 }
 
-fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
-    // Serialising the model types cannot fail (no maps with non-string keys, no
-    // fallible Serialize impls); keep the error anyway rather than panic.
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("cannot encode: {e}")))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
-}
-
-/// The `data` column for `data`: its canonical JSON, the dedup key.
-fn data_json(data: &RecordData) -> Result<String, StoreError> {
-    to_json(data)
-}
-
 /// A `records` row: owner, type, data, ttl.
 type RecordRow = (String, String, String, i64);
 
@@ -293,7 +340,7 @@ const RECORD_COLUMNS: &str = "SELECT owner, type, data, ttl FROM records";
 
 fn record_from_row((owner, rtype, data, ttl): RecordRow) -> Result<Record, StoreError> {
     let what = format!("record {owner} {rtype}");
-    let data: RecordData = from_json(&what, &data)?;
+    let data = stored_form::data_from_json(&what, &data)?;
     let declared =
         RecordType::from_str(&rtype).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))?;
     if data.record_type() != declared {
@@ -320,8 +367,9 @@ const KEY_COLUMNS: &str =
 fn key_from_row(
     (id, secret_hash, description, scopes, source_cidrs, created_at, revoked): KeyRow,
 ) -> Result<ApiKey, StoreError> {
-    let scopes = from_json(&format!("key {id} scopes"), &scopes)?;
-    let source_cidrs = from_json(&format!("key {id} source_cidrs"), &source_cidrs)?;
+    let scopes = stored_form::scopes_from_json(&format!("key {id} scopes"), &scopes)?;
+    let source_cidrs =
+        stored_form::networks_from_json(&format!("key {id} source_cidrs"), &source_cidrs)?;
     Ok(ApiKey {
         info: ApiKeyInfo {
             id,
@@ -337,6 +385,48 @@ fn key_from_row(
 
 /// A `registrations` row: username, password_hash, subdomain, fulldomain, allow_from.
 type RegistrationRow = (String, String, String, String, String);
+
+/// A `tsig_keys` row: name, algorithm, secret, description, scopes, record_types,
+/// transfer, created_at, revoked.
+type TsigKeyRow = (
+    String,
+    String,
+    Vec<u8>,
+    String,
+    String,
+    String,
+    bool,
+    i64,
+    bool,
+);
+
+const TSIG_KEY_COLUMNS: &str = "SELECT name, algorithm, secret, description, scopes, \
+     record_types, transfer, created_at, revoked FROM tsig_keys";
+
+fn tsig_key_from_row(
+    (name, algorithm, secret, description, scopes, record_types, transfer, created_at, revoked): TsigKeyRow,
+) -> Result<TsigKey, StoreError> {
+    let algorithm = TsigAlgorithm::from_str(&algorithm)
+        .map_err(|e| StoreError::Corrupt(format!("TSIG key {name}: {e}")))?;
+    let scopes = stored_form::scopes_from_json(&format!("TSIG key {name} scopes"), &scopes)?;
+    let record_types = stored_form::record_types_from_json(
+        &format!("TSIG key {name} record_types"),
+        &record_types,
+    )?;
+    Ok(TsigKey {
+        info: TsigKeyInfo {
+            name,
+            algorithm,
+            description,
+            scopes,
+            record_types,
+            transfer,
+            created_at,
+            revoked,
+        },
+        secret,
+    })
+}
 
 /// Maps a unique violation to [`StoreError::Conflict`] naming `what`.
 fn conflict(err: sqlx::Error, what: impl FnOnce(&str) -> String) -> StoreError {
@@ -377,36 +467,50 @@ impl Connections {
         records_from_rows(rows)
     }
 
-    async fn add_record(&self, record: &Record) -> Result<Record, StoreError> {
+    async fn add_record(
+        &self,
+        record: &Record,
+        context: &WriteContext,
+    ) -> Result<Record, StoreError> {
         debug_assert!(
             is_normalised(&record.owner),
             "owner {:?} is not normalised",
             record.owner
         );
         debug_assert!(record.data.validate().is_ok(), "invalid record {record:?}");
-        let data = data_json(&record.data)?;
+        rules::check_ttl(&record.owner, record.ttl)?;
+        let data = stored_form::data_json(&record.data)?;
+        let author = context.author.as_ref().map(stored_form::author_text);
         let mut tx = self.begin_write().await?;
-        let changed = sqlx::query(
-            "INSERT INTO records (owner, type, data, ttl) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (owner, type, data) DO UPDATE SET ttl = excluded.ttl \
-             WHERE ttl <> excluded.ttl",
-        )
-        .bind(&record.owner)
-        .bind(record.record_type().as_str())
-        .bind(&data)
-        .bind(i64::from(record.ttl))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if changed == 0 {
-            // Identical record, same TTL: nothing changed, the serial stays.
-            tx.commit().await?;
-            return Ok(record.clone());
+        let work = async {
+            write_checks::sync_counted_zones(&mut tx, &context.zones).await?;
+            let zone = write_checks::counted_zone_of(&mut tx, &record.owner).await?;
+            let quotas = QuotaCheck::start(&mut tx, context, zone).await?;
+            let changed = sqlx::query(
+                "INSERT INTO records (owner, type, data, ttl, author) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (owner, type, data) DO UPDATE SET ttl = excluded.ttl \
+                 WHERE ttl <> excluded.ttl",
+            )
+            .bind(&record.owner)
+            .bind(record.record_type().as_str())
+            .bind(&data)
+            .bind(i64::from(record.ttl))
+            .bind(&author)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                // Identical record, same TTL: nothing changed, the serial stays.
+                return Ok(None);
+            }
+            write_checks::check_owner_rules(&mut tx, &record.owner, record.record_type()).await?;
+            quotas.finish(&mut tx).await?;
+            let serial = bump_serial(&mut tx, &[&record.owner], self.journal_rows()).await?;
+            Ok(Some(serial))
         }
-        let serial = bump_serial(&mut tx, &record.owner, self.journal_rows()).await?;
-        tx.commit().await?;
-        self.announce(serial);
-        Ok(record.clone())
+        .await;
+        self.finish(tx, work.map(|serial| (record.clone(), serial)))
+            .await
     }
 
     async fn replace_rrset(
@@ -414,6 +518,7 @@ impl Connections {
         owner: &str,
         record_type: RecordType,
         records: &[Record],
+        context: &WriteContext,
     ) -> Result<(), StoreError> {
         debug_assert!(is_normalised(owner), "owner {owner:?} is not normalised");
         if let Some(stray) = records
@@ -435,42 +540,57 @@ impl Connections {
         // Deduplicate (owner, type, data), the last TTL winning, keeping first order.
         let mut wanted: Vec<(String, i64)> = Vec::with_capacity(records.len());
         for record in records {
-            let data = data_json(&record.data)?;
+            rules::check_ttl(owner, record.ttl)?;
+            let data = stored_form::data_json(&record.data)?;
             let ttl = i64::from(record.ttl);
             match wanted.iter_mut().find(|(d, _)| *d == data) {
                 Some(existing) => existing.1 = ttl,
                 None => wanted.push((data, ttl)),
             }
         }
+        let author = context.author.as_ref().map(stored_form::author_text);
         let mut tx = self.begin_write().await?;
-        let current: Vec<(String, i64)> =
-            sqlx::query_as("SELECT data, ttl FROM records WHERE owner = ?1 AND type = ?2")
+        let work = async {
+            write_checks::sync_counted_zones(&mut tx, &context.zones).await?;
+            let current: Vec<(String, i64)> =
+                sqlx::query_as("SELECT data, ttl FROM records WHERE owner = ?1 AND type = ?2")
+                    .bind(owner)
+                    .bind(record_type.as_str())
+                    .fetch_all(&mut *tx)
+                    .await?;
+            if same_rrset(current, wanted.clone()) {
+                return Ok(None);
+            }
+            let zone = write_checks::counted_zone_of(&mut tx, owner).await?;
+            let quotas = QuotaCheck::start(&mut tx, context, zone).await?;
+            sqlx::query("DELETE FROM records WHERE owner = ?1 AND type = ?2")
                 .bind(owner)
                 .bind(record_type.as_str())
-                .fetch_all(&mut *tx)
+                .execute(&mut *tx)
                 .await?;
-        if same_rrset(current, wanted.clone()) {
-            tx.commit().await?;
-            return Ok(());
-        }
-        sqlx::query("DELETE FROM records WHERE owner = ?1 AND type = ?2")
-            .bind(owner)
-            .bind(record_type.as_str())
-            .execute(&mut *tx)
-            .await?;
-        for (data, ttl) in &wanted {
-            sqlx::query("INSERT INTO records (owner, type, data, ttl) VALUES (?1, ?2, ?3, ?4)")
+            for (data, ttl) in &wanted {
+                sqlx::query(
+                    "INSERT INTO records (owner, type, data, ttl, author) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
                 .bind(owner)
                 .bind(record_type.as_str())
                 .bind(data)
                 .bind(ttl)
+                .bind(&author)
                 .execute(&mut *tx)
                 .await?;
+            }
+            if !wanted.is_empty() {
+                write_checks::check_owner_rules(&mut tx, owner, record_type).await?;
+            }
+            quotas.finish(&mut tx).await?;
+            Ok(Some(
+                bump_serial(&mut tx, &[owner], self.journal_rows()).await?,
+            ))
         }
-        let serial = bump_serial(&mut tx, owner, self.journal_rows()).await?;
-        tx.commit().await?;
-        self.announce(serial);
-        Ok(())
+        .await;
+        self.finish(tx, work.map(|serial| ((), serial))).await
     }
 
     async fn delete_records(
@@ -491,7 +611,7 @@ impl Connections {
             tx.commit().await?;
             return Ok(0);
         }
-        let serial = bump_serial(&mut tx, owner, self.journal_rows()).await?;
+        let serial = bump_serial(&mut tx, &[owner], self.journal_rows()).await?;
         tx.commit().await?;
         self.announce(serial);
         Ok(deleted)
@@ -503,37 +623,65 @@ impl Connections {
         value: &str,
         ttl: u32,
         keep: usize,
+        context: &WriteContext,
     ) -> Result<(), StoreError> {
         debug_assert!(is_normalised(owner), "owner {owner:?} is not normalised");
-        let data = data_json(&RecordData::Txt {
+        rules::check_ttl(owner, ttl)?;
+        let data = stored_form::data_json(&crate::RecordData::Txt {
             value: value.to_owned(),
         })?;
-        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        // The newest `keep`, never more than an RRset may hold.
+        let keep = i64::try_from(keep.min(MAX_RRSET_RECORDS)).unwrap_or(i64::MAX);
+        let author = context.author.as_ref().map(stored_form::author_text);
         let mut tx = self.begin_write().await?;
-        // A value pushed again becomes the newest: delete it, then insert it afresh.
-        sqlx::query("DELETE FROM records WHERE owner = ?1 AND type = 'TXT' AND data = ?2")
-            .bind(owner)
-            .bind(&data)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO records (owner, type, data, ttl) VALUES (?1, 'TXT', ?2, ?3)")
+        let work = async {
+            write_checks::sync_counted_zones(&mut tx, &context.zones).await?;
+            let zone = write_checks::counted_zone_of(&mut tx, owner).await?;
+            let quotas = QuotaCheck::start(&mut tx, context, zone).await?;
+            // A value pushed again becomes the newest: delete it, then insert it afresh.
+            sqlx::query("DELETE FROM records WHERE owner = ?1 AND type = 'TXT' AND data = ?2")
+                .bind(owner)
+                .bind(&data)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO records (owner, type, data, ttl, author) \
+                 VALUES (?1, 'TXT', ?2, ?3, ?4)",
+            )
             .bind(owner)
             .bind(&data)
             .bind(i64::from(ttl))
+            .bind(&author)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "DELETE FROM records WHERE owner = ?1 AND type = 'TXT' AND id NOT IN \
-             (SELECT id FROM records WHERE owner = ?1 AND type = 'TXT' ORDER BY id DESC LIMIT ?2)",
-        )
-        .bind(owner)
-        .bind(keep)
-        .execute(&mut *tx)
-        .await?;
-        let serial = bump_serial(&mut tx, owner, self.journal_rows()).await?;
-        tx.commit().await?;
-        self.announce(serial);
-        Ok(())
+            sqlx::query(
+                "DELETE FROM records WHERE owner = ?1 AND type = 'TXT' AND id NOT IN \
+                 (SELECT id FROM records WHERE owner = ?1 AND type = 'TXT' ORDER BY id DESC LIMIT ?2)",
+            )
+            .bind(owner)
+            .bind(keep)
+            .execute(&mut *tx)
+            .await?;
+            write_checks::check_owner_rules(&mut tx, owner, RecordType::Txt).await?;
+            quotas.finish(&mut tx).await?;
+            Ok(Some(
+                bump_serial(&mut tx, &[owner], self.journal_rows()).await?,
+            ))
+        }
+        .await;
+        self.finish(tx, work.map(|serial| ((), serial))).await
+    }
+
+    async fn apply_update(
+        &self,
+        update: &Update,
+        permissions: &UpdatePermissions,
+        context: &WriteContext,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let work =
+            apply_update::apply(&mut tx, update, permissions, context, self.journal_rows()).await;
+        self.finish(tx, work).await
     }
 
     async fn serial(&self) -> Result<u32, StoreError> {
@@ -580,7 +728,10 @@ impl Connections {
             "{RECORD_COLUMNS} WHERE owner IN (SELECT value FROM json_each(?1)) \
              ORDER BY owner, type, id"
         ))
-        .bind(to_json(owners)?)
+        .bind(
+            serde_json::to_string(owners)
+                .map_err(|e| StoreError::Corrupt(format!("cannot encode owners: {e}")))?,
+        )
         .fetch_all(&self.readers)
         .await?;
         records_from_rows(rows)
@@ -591,8 +742,8 @@ impl Connections {
     }
 
     async fn create_key(&self, key: &NewApiKey) -> Result<ApiKeyInfo, StoreError> {
-        let scopes = to_json(&key.scopes)?;
-        let source_cidrs = to_json(&key.source_cidrs)?;
+        let scopes = stored_form::scopes_json(&key.scopes)?;
+        let source_cidrs = stored_form::networks_json(&key.source_cidrs)?;
         let created_at = unix_now();
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -647,13 +798,90 @@ impl Connections {
         Ok(found > 0)
     }
 
+    async fn create_tsig_key(&self, key: &NewTsigKey) -> Result<TsigKeyInfo, StoreError> {
+        debug_assert!(
+            is_normalised(&key.name),
+            "TSIG key name {:?} is not normalised",
+            key.name
+        );
+        let scopes = stored_form::scopes_json(&key.scopes)?;
+        let record_types = stored_form::record_types_json(&key.record_types)?;
+        let created_at = unix_now();
+        let mut tx = self.begin_write().await?;
+        // A revoked key's name may be taken over; a key in use keeps its name.
+        let stored = sqlx::query(
+            "INSERT INTO tsig_keys (name, algorithm, secret, description, scopes, record_types, \
+             transfer, created_at, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0) \
+             ON CONFLICT (name) DO UPDATE SET algorithm = excluded.algorithm, \
+             secret = excluded.secret, description = excluded.description, \
+             scopes = excluded.scopes, record_types = excluded.record_types, \
+             transfer = excluded.transfer, created_at = excluded.created_at, revoked = 0 \
+             WHERE tsig_keys.revoked = 1",
+        )
+        .bind(&key.name)
+        .bind(key.algorithm.as_str())
+        .bind(&key.secret)
+        .bind(&key.description)
+        .bind(&scopes)
+        .bind(&record_types)
+        .bind(key.transfer)
+        .bind(created_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if stored == 0 {
+            tx.rollback().await?;
+            return Err(StoreError::Conflict(format!("TSIG key {:?}", key.name)));
+        }
+        tx.commit().await?;
+        Ok(TsigKeyInfo {
+            name: key.name.clone(),
+            algorithm: key.algorithm,
+            description: key.description.clone(),
+            scopes: key.scopes.clone(),
+            record_types: key.record_types.clone(),
+            transfer: key.transfer,
+            created_at,
+            revoked: false,
+        })
+    }
+
+    async fn find_tsig_key(&self, name: &str) -> Result<Option<TsigKey>, StoreError> {
+        let row: Option<TsigKeyRow> =
+            sqlx::query_as(&format!("{TSIG_KEY_COLUMNS} WHERE name = ?1"))
+                .bind(name)
+                .fetch_optional(&self.readers)
+                .await?;
+        row.map(tsig_key_from_row).transpose()
+    }
+
+    async fn list_tsig_keys(&self) -> Result<Vec<TsigKeyInfo>, StoreError> {
+        let rows: Vec<TsigKeyRow> = sqlx::query_as(&format!("{TSIG_KEY_COLUMNS} ORDER BY name"))
+            .fetch_all(&self.readers)
+            .await?;
+        rows.into_iter()
+            .map(|row| tsig_key_from_row(row).map(|key| key.info))
+            .collect()
+    }
+
+    async fn revoke_tsig_key(&self, name: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let found = sqlx::query("UPDATE tsig_keys SET revoked = 1, secret = x'' WHERE name = ?1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(found > 0)
+    }
+
     async fn create_registration(&self, registration: &Registration) -> Result<(), StoreError> {
         debug_assert!(
             is_normalised(&registration.fulldomain),
             "fulldomain {:?} is not normalised",
             registration.fulldomain
         );
-        let allow_from = to_json(&registration.allow_from)?;
+        let allow_from = stored_form::networks_json(&registration.allow_from)?;
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO registrations (username, password_hash, subdomain, fulldomain, allow_from) \
@@ -691,8 +919,10 @@ impl Connections {
         .await?;
         row.map(
             |(username, password_hash, subdomain, fulldomain, allow_from)| {
-                let allow_from =
-                    from_json(&format!("registration {username} allow_from"), &allow_from)?;
+                let allow_from = stored_form::networks_from_json(
+                    &format!("registration {username} allow_from"),
+                    &allow_from,
+                )?;
                 Ok(Registration {
                     username,
                     password_hash,
@@ -723,7 +953,7 @@ impl Connections {
             .await?
             .rows_affected();
         let serial = if deleted > 0 {
-            Some(bump_serial(&mut tx, &fulldomain, self.journal_rows()).await?)
+            Some(bump_serial(&mut tx, &[fulldomain.as_str()], self.journal_rows()).await?)
         } else {
             None
         };
@@ -767,21 +997,29 @@ impl RecordStore for SqliteStore {
             .await
     }
 
-    async fn add_record(&self, record: &Record) -> Result<Record, StoreError> {
-        let record = record.clone();
-        self.detached(|c| async move { c.add_record(&record).await })
+    async fn add_record_with(
+        &self,
+        record: &Record,
+        context: &WriteContext,
+    ) -> Result<Record, StoreError> {
+        let (record, context) = (record.clone(), context.clone());
+        self.detached(|c| async move { c.add_record(&record, &context).await })
             .await
     }
 
-    async fn replace_rrset(
+    async fn replace_rrset_with(
         &self,
         owner: &str,
         record_type: RecordType,
         records: &[Record],
+        context: &WriteContext,
     ) -> Result<(), StoreError> {
-        let (owner, records) = (owner.to_owned(), records.to_vec());
-        self.detached(|c| async move { c.replace_rrset(&owner, record_type, &records).await })
-            .await
+        let (owner, records, context) = (owner.to_owned(), records.to_vec(), context.clone());
+        self.detached(|c| async move {
+            c.replace_rrset(&owner, record_type, &records, &context)
+                .await
+        })
+        .await
     }
 
     async fn delete_records(
@@ -794,15 +1032,27 @@ impl RecordStore for SqliteStore {
             .await
     }
 
-    async fn push_txt(
+    async fn push_txt_with(
         &self,
         owner: &str,
         value: &str,
         ttl: u32,
         keep: usize,
+        context: &WriteContext,
     ) -> Result<(), StoreError> {
-        let (owner, value) = (owner.to_owned(), value.to_owned());
-        self.detached(|c| async move { c.push_txt(&owner, &value, ttl, keep).await })
+        let (owner, value, context) = (owner.to_owned(), value.to_owned(), context.clone());
+        self.detached(|c| async move { c.push_txt(&owner, &value, ttl, keep, &context).await })
+            .await
+    }
+
+    async fn apply_update(
+        &self,
+        update: &Update,
+        permissions: &UpdatePermissions,
+        context: &WriteContext,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let (update, permissions, context) = (update.clone(), permissions.clone(), context.clone());
+        self.detached(|c| async move { c.apply_update(&update, &permissions, &context).await })
             .await
     }
 
@@ -844,6 +1094,29 @@ impl RecordStore for SqliteStore {
     async fn revoke_key(&self, id: &str) -> Result<bool, StoreError> {
         let id = id.to_owned();
         self.detached(|c| async move { c.revoke_key(&id).await })
+            .await
+    }
+
+    async fn create_tsig_key(&self, key: &NewTsigKey) -> Result<TsigKeyInfo, StoreError> {
+        let key = key.clone();
+        self.detached(|c| async move { c.create_tsig_key(&key).await })
+            .await
+    }
+
+    async fn find_tsig_key(&self, name: &str) -> Result<Option<TsigKey>, StoreError> {
+        let name = name.to_owned();
+        self.detached(|c| async move { c.find_tsig_key(&name).await })
+            .await
+    }
+
+    async fn list_tsig_keys(&self) -> Result<Vec<TsigKeyInfo>, StoreError> {
+        self.detached(|c| async move { c.list_tsig_keys().await })
+            .await
+    }
+
+    async fn revoke_tsig_key(&self, name: &str) -> Result<bool, StoreError> {
+        let name = name.to_owned();
+        self.detached(|c| async move { c.revoke_tsig_key(&name).await })
             .await
     }
 
@@ -900,6 +1173,121 @@ mod tests {
         MIGRATOR.run(&store.inner.writer).await.unwrap();
         MIGRATOR.run(&store.inner.writer).await.unwrap();
         assert_eq!(applied().await, before);
+    }
+
+    /// A database written by schema version 2 (the records' `data` then the serde_json of
+    /// the model types) opens, is migrated, and reads back the same records, keys and
+    /// registrations; equal records still deduplicate against the old rows, and the
+    /// quotas count the old records once the zones are known.
+    #[tokio::test]
+    async fn a_database_of_schema_version_2_opens_and_reads_the_same() {
+        use crate::model::{KeyScope, RecordData};
+        use crate::rules::{RecordQuotas, RuleViolation};
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.sqlite");
+        {
+            let options = SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .unwrap();
+            let version_2 = sqlx::migrate::Migrator {
+                migrations: std::borrow::Cow::Owned(
+                    MIGRATOR
+                        .iter()
+                        .filter(|m| m.version <= 2)
+                        .cloned()
+                        .collect(),
+                ),
+                ignore_missing: false,
+                locking: true,
+                no_tx: false,
+            };
+            version_2.run(&pool).await.unwrap();
+            // What version 2 wrote, byte for byte.
+            sqlx::query(
+                "INSERT INTO records (owner, type, data, ttl) VALUES \
+                 ('www.example.com', 'A', '{\"type\":\"A\",\"address\":\"192.0.2.1\"}', 60), \
+                 ('_acme-challenge._tcp.www.example.com', 'SRV', \
+                  '{\"type\":\"SRV\",\"priority\":10,\"weight\":5,\"port\":8080,\"target\":\"client.example.com\"}', 300), \
+                 ('t.example.com', 'TXT', '{\"type\":\"TXT\",\"value\":\"v\"}', 1); \
+                 INSERT INTO api_keys (id, secret_hash, description, scopes, source_cidrs, created_at, revoked) VALUES \
+                 ('k1', '$argon2id$x', 'd', '[{\"kind\":\"subtree\",\"name\":\"example.com\"}]', '[\"10.0.0.0/8\"]', 7, 0); \
+                 INSERT INTO registrations (username, password_hash, subdomain, fulldomain, allow_from) VALUES \
+                 ('u1', '$argon2id$y', 's1', 's1.auth.example.com', '[\"192.0.2.0/24\"]');",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        let srv = Record {
+            owner: "_acme-challenge._tcp.www.example.com".into(),
+            ttl: 300,
+            data: RecordData::Srv {
+                priority: 10,
+                weight: 5,
+                port: 8080,
+                target: "client.example.com".into(),
+            },
+        };
+        let www = Record {
+            owner: "www.example.com".into(),
+            ttl: 60,
+            data: RecordData::A {
+                address: "192.0.2.1".parse().unwrap(),
+            },
+        };
+        let txt = Record {
+            owner: "t.example.com".into(),
+            ttl: 1,
+            data: RecordData::Txt { value: "v".into() },
+        };
+        assert_eq!(
+            store.all_records().await.unwrap(),
+            [srv.clone(), txt.clone(), www.clone()]
+        );
+        let key = store.find_key("k1").await.unwrap().unwrap();
+        assert_eq!(key.info.scopes, [KeyScope::Subtree("example.com".into())]);
+        assert_eq!(key.info.source_cidrs, ["10.0.0.0/8".parse().unwrap()]);
+        let registration = store.find_registration("u1").await.unwrap().unwrap();
+        assert_eq!(registration.allow_from, ["192.0.2.0/24".parse().unwrap()]);
+
+        // The same record again is the old row: no duplicate, no change.
+        let serial = store.serial().await.unwrap();
+        store.add_record(&srv).await.unwrap();
+        assert_eq!(store.all_records().await.unwrap().len(), 3);
+        assert_eq!(store.serial().await.unwrap(), serial);
+
+        // The old records count in their zone once the zones are known.
+        let context = WriteContext {
+            zones: std::sync::Arc::from(vec!["example.com".to_owned()]),
+            quotas: RecordQuotas {
+                records_per_zone: 3,
+                records_per_author: 0,
+            },
+            ..WriteContext::default()
+        };
+        let fourth = Record {
+            owner: "new.example.com".into(),
+            ..www.clone()
+        };
+        let refused = store.add_record_with(&fourth, &context).await;
+        assert!(
+            matches!(
+                refused,
+                Err(StoreError::Rule(RuleViolation::QuotaExceeded {
+                    records: 4,
+                    ..
+                }))
+            ),
+            "{refused:?}"
+        );
     }
 
     #[test]

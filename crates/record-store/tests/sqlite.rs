@@ -831,7 +831,8 @@ async fn concurrent_writers_all_succeed() {
 
 /// Set for the re-executed test binary: the database the crash writer writes to.
 const CRASH_DB_ENV: &str = "RECORD_STORE_CRASH_DB";
-/// Owner of the crash writer's records.
+/// The crash writer's records are below this name, one owner each (an RRset holds at
+/// most 64 records).
 const CRASH_OWNER: &str = "crash.example.com";
 
 /// The child half of `acknowledged_writes_survive_sigkill`: does nothing unless
@@ -847,7 +848,7 @@ async fn crash_writer_child() {
     // Bounded so that an orphaned child stops by itself.
     for n in 0..100_000u32 {
         store
-            .add_record(&txt(CRASH_OWNER, &format!("v{n}"), 60))
+            .add_record(&txt(&format!("w{n}.{CRASH_OWNER}"), &format!("v{n}"), 60))
             .await
             .unwrap();
         println!("acked {n}");
@@ -986,7 +987,11 @@ async fn abandoned_writes_leave_the_store_writable() {
             abandoned += 1;
         }
         drop(write);
-        let probe = txt("probe.example.com", &format!("after {attempt}"), 60);
+        let probe = txt(
+            &format!("probe{attempt}.example.com"),
+            &format!("after {attempt}"),
+            60,
+        );
         store
             .add_record(&probe)
             .await

@@ -29,7 +29,9 @@
 //!    NOTIFY targets.
 //! 5. [`push`]: the records acme-srv owns in a zone written into an existing primary
 //!    by RFC 2136 UPDATE (changes from the journal, reconciling, back-off).
-//! 6. [`ZoneSyncError`] (`error.rs`): every failure, with its cause kept and the
+//! 6. [`updates`]: RFC 2136 UPDATE into the store through its rules ([`StoreUpdates`]),
+//!    and the TSIG keys of the configuration and the store ([`StoreKeyring`]).
+//! 7. [`ZoneSyncError`] (`error.rs`): every failure, with its cause kept and the
 //!    configuration key named (`dns.zones[0].records[2]`).
 #![forbid(unsafe_code)]
 
@@ -37,11 +39,13 @@ mod error;
 pub mod follow;
 pub mod push;
 pub mod stored_records;
+pub mod updates;
 pub mod zone_services;
 pub mod zone_specs;
 
 pub use error::ZoneSyncError;
 pub use follow::{StoreFollower, start};
-pub use stored_records::to_dns_record;
+pub use stored_records::{from_dns_record, to_dns_record};
+pub use updates::{StoreKeyring, StoreUpdates};
 pub use zone_services::{config_keyring, notify_targets, push_targets, zone_services};
 pub use zone_specs::{STATIC_RECORD_DEFAULT_TTL, origin_text, zone_specs};

@@ -92,12 +92,25 @@ pub fn push_targets(dns: &DnsConfig) -> Vec<crate::push::PushTarget> {
         .collect()
 }
 
-/// Transfers and keys as the server takes them (updates: none yet).
-pub fn zone_services(dns: &DnsConfig) -> ZoneServices {
+/// Transfers, keys and updates as the server takes them: the configuration's keys and
+/// the store's, RFC 2136 updates into `store` within `quotas`.
+pub fn zone_services(
+    dns: &DnsConfig,
+    store: Arc<dyn record_store::RecordStore>,
+    quotas: record_store::RecordQuotas,
+) -> ZoneServices {
+    let zones = dns
+        .zones
+        .iter()
+        .map(|zone| crate::origin_text(&zone.origin))
+        .collect();
     ZoneServices {
-        keyring: Some(Arc::new(config_keyring(dns))),
+        keyring: Some(Arc::new(crate::StoreKeyring::new(
+            config_keyring(dns),
+            store.clone(),
+        ))),
         transfer_networks: dns.transfers.allow_networks.clone(),
-        updates: None,
+        updates: Some(Arc::new(crate::StoreUpdates::new(store, zones, quotas))),
     }
 }
 

@@ -64,5 +64,6 @@ mod https_behind_router;
 mod lego_http01;
 mod lego_tls_alpn01;
 mod push_to_primary;
+mod rfc2136_updates;
 mod secondaries;
 mod srv_via_cli;

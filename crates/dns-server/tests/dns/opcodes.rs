@@ -1,5 +1,6 @@
-//! Message-level checks: opcodes other than QUERY, responses, question counts, EDNS
-//! version, classes and query types the server does not serve.
+//! Message-level checks: opcodes other than QUERY (UPDATE refused until configured),
+//! responses, question counts, EDNS version, classes and query types the server does not
+//! serve (transfers refused until allowed).
 
 use std::time::Duration;
 
@@ -9,14 +10,9 @@ use hickory_proto::rr::{DNSClass, RecordType};
 use crate::harness::{TestServer, dig, name, query, tcp, udp, udp_exchange};
 
 #[tokio::test]
-async fn update_notify_and_status_are_not_implemented() {
+async fn notify_and_status_are_not_implemented() {
     let server = TestServer::start().await;
-    for op_code in [
-        OpCode::Update,
-        OpCode::Notify,
-        OpCode::Status,
-        OpCode::Unknown(6),
-    ] {
+    for op_code in [OpCode::Notify, OpCode::Status, OpCode::Unknown(6)] {
         let mut message = query("example.test.", RecordType::SOA, Some(1232));
         message.metadata.op_code = op_code;
         let (reply, _) = udp(server.addr, &message).await;
@@ -35,10 +31,29 @@ async fn update_notify_and_status_are_not_implemented() {
             "{op_code}"
         );
     }
-    for opcode in ["+opcode=notify", "+opcode=update", "+opcode=status"] {
+    for opcode in ["+opcode=notify", "+opcode=status"] {
         let out = dig(&server, &[opcode, "example.test", "SOA"]).await;
         assert_eq!(out.status, "NOTIMP", "{opcode}: {}", out.raw);
     }
+}
+
+#[tokio::test]
+async fn an_update_is_refused_until_updates_are_configured() {
+    // The default server has no keyring and no update handler: every UPDATE, over UDP
+    // or TCP, is REFUSED (never applied, never NOTIMP).
+    let server = TestServer::start().await;
+    let mut message = query("example.test.", RecordType::SOA, None);
+    message.metadata.op_code = OpCode::Update;
+    let (reply, _) = udp(server.addr, &message).await;
+    assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
+    assert_eq!(reply.metadata.op_code, OpCode::Update);
+    let reply = tcp(server.addr, &message).await;
+    assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
+    // A zone this server does not serve: NOTAUTH.
+    let mut elsewhere = query("elsewhere.test.", RecordType::SOA, None);
+    elsewhere.metadata.op_code = OpCode::Update;
+    let (reply, _) = udp(server.addr, &elsewhere).await;
+    assert_eq!(reply.metadata.response_code, ResponseCode::NotAuth);
 }
 
 #[tokio::test]
@@ -101,16 +116,20 @@ async fn other_classes_are_refused() {
 }
 
 #[tokio::test]
-async fn zone_transfers_are_not_implemented_and_opt_is_not_a_query_type() {
+async fn zone_transfers_are_refused_until_allowed_and_opt_is_not_a_query_type() {
     let server = TestServer::start().await;
     for qtype in [RecordType::AXFR, RecordType::IXFR] {
+        // Over TCP: no network or key allows it.
         let reply = tcp(server.addr, &query("example.test.", qtype, None)).await;
         assert_eq!(
             reply.metadata.response_code,
-            ResponseCode::NotImp,
+            ResponseCode::Refused,
             "{qtype}"
         );
         assert!(reply.answers.is_empty());
+        // Over UDP transfers are not served at all.
+        let (reply, _) = udp(server.addr, &query("example.test.", qtype, None)).await;
+        assert_eq!(reply.metadata.response_code, ResponseCode::NotImp, "{qtype}");
     }
     let (reply, _) = udp(server.addr, &query("example.test.", RecordType::OPT, None)).await;
     assert_eq!(reply.metadata.response_code, ResponseCode::FormErr);

@@ -322,3 +322,74 @@ async fn health_answers_200() {
     assert_eq!(reply.status, StatusCode::OK);
     assert!(api.store.serial().await.is_ok());
 }
+
+/// The store's record rules hold for `/update` as for `/v1`: the zone's records quota,
+/// and a `fulldomain` the operator made a CNAME.
+#[tokio::test]
+async fn updates_obey_the_record_rules() {
+    let api = Api::start_with(ApiSettings {
+        quotas: management_api::Quotas {
+            records_per_zone: 2,
+            ..management_api::Quotas::default()
+        },
+        ..settings()
+    })
+    .await;
+    let first = register(&api, "").await;
+    let second = register(&api, "").await;
+    let update = |registration: &Value, n: u8| {
+        json!({"subdomain": registration["subdomain"], "txt": txt(n)}).to_string()
+    };
+    for n in 0..2 {
+        let reply = acme_dns(
+            &api,
+            Method::POST,
+            "/update",
+            Some(credentials(&first)),
+            &update(&first, n),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    }
+    let before = api.snapshot().await;
+    acme_dns(
+        &api,
+        Method::POST,
+        "/update",
+        Some(credentials(&second)),
+        &update(&second, 9),
+    )
+    .await
+    .assert_acme_dns_error(403, "quota_exceeded");
+    // A third value replaces the oldest: the zone's count stays, so it passes.
+    let reply = acme_dns(
+        &api,
+        Method::POST,
+        "/update",
+        Some(credentials(&first)),
+        &update(&first, 2),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_ne!(api.snapshot().await, before);
+
+    // The operator turned the second fulldomain into a CNAME.
+    api.store
+        .delete_records(first["fulldomain"].as_str().unwrap(), None)
+        .await
+        .unwrap();
+    let alias = second["fulldomain"].as_str().unwrap();
+    api.add(json!({"owner": alias, "ttl": 60, "type": "CNAME", "target": "elsewhere.example.net"}))
+        .await;
+    let before = api.snapshot().await;
+    acme_dns(
+        &api,
+        Method::POST,
+        "/update",
+        Some(credentials(&second)),
+        &update(&second, 3),
+    )
+    .await
+    .assert_acme_dns_error(409, "record_conflict");
+    assert_eq!(api.snapshot().await, before);
+}

@@ -6,6 +6,8 @@ use hyper::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use hyper::{Method, Request, StatusCode};
 use serde_json::json;
 
+use record_store::RecordStore as _;
+
 use crate::harness::{ADMIN, Api, srv};
 
 const WWW: &str = "_acme-challenge._tcp.www.example.com";
@@ -31,6 +33,15 @@ fn operations() -> Vec<(Method, String, Option<serde_json::Value>)> {
             Some(json!({"scopes": [{"kind": "subtree", "name": "example.com"}]})),
         ),
         (Method::DELETE, "/v1/keys/some-id".into(), None),
+        (Method::GET, "/v1/tsig-keys".into(), None),
+        (
+            Method::POST,
+            "/v1/tsig-keys".into(),
+            Some(
+                json!({"name": "u.example.com", "scopes": [{"kind": "subtree", "name": "example.com"}]}),
+            ),
+        ),
+        (Method::DELETE, "/v1/tsig-keys/u.example.com".into(), None),
     ]
 }
 
@@ -337,7 +348,28 @@ async fn keys_cannot_manage_keys() {
     api.call(Method::DELETE, &format!("/v1/keys/{id}"), Some(&key), None)
         .await
         .assert_problem(403);
+    // Nor TSIG keys.
+    api.call(Method::GET, "/v1/tsig-keys", Some(&key), None)
+        .await
+        .assert_problem(403);
+    api.call(
+        Method::POST,
+        "/v1/tsig-keys",
+        Some(&key),
+        Some(json!({"name": "u.example.com", "scopes": [{"kind": "subtree", "name": "example.com"}]})),
+    )
+    .await
+    .assert_problem(403);
+    api.call(
+        Method::DELETE,
+        "/v1/tsig-keys/u.example.com",
+        Some(&key),
+        None,
+    )
+    .await
+    .assert_problem(403);
     assert_eq!(api.snapshot().await, before);
+    assert!(api.store.list_tsig_keys().await.unwrap().is_empty());
 }
 
 #[tokio::test]

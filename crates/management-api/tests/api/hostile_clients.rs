@@ -181,6 +181,18 @@ async fn the_rrset_limit_holds_when_records_are_added_one_by_one() {
         .admin(Method::POST, "/v1/records", Some(srv(&owner, 20_000)))
         .await;
     assert!(reply.assert_problem(422).contains("64"), "{:?}", reply.body);
+    // A replacement of more than 64 records, too.
+    let records: Vec<_> = (0..65u16)
+        .map(|port| json!({"type": "SRV", "priority": 0, "weight": 0, "port": 30_000 + port, "target": "t.example.com"}))
+        .collect();
+    let reply = api
+        .admin(
+            Method::PUT,
+            &format!("/v1/records/{owner}/SRV"),
+            Some(json!({"ttl": 60, "records": records})),
+        )
+        .await;
+    assert!(reply.assert_problem(422).contains("64"), "{:?}", reply.body);
     assert_eq!(api.snapshot().await, before);
 }
 

@@ -17,3 +17,4 @@ mod openapi;
 mod records;
 mod request_hygiene;
 mod schemathesis;
+mod tsig_keys;

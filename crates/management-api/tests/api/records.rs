@@ -346,3 +346,33 @@ async fn an_empty_replacement_deletes_the_rrset() {
     assert_eq!(reply.json(), json!([]));
     assert!(api.records_at(OWNER).await.is_empty());
 }
+
+/// Two clients race to give one name a CNAME and an A record: the store's rule, checked
+/// inside each write's transaction, lets exactly one through, and the other gets 409.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_cname_and_a_writes_one_wins() {
+    let api = std::sync::Arc::new(Api::start().await);
+    for round in 0..20 {
+        let owner = format!("race{round}.example.com");
+        let bodies = [
+            json!({"owner": owner, "ttl": 60, "type": "CNAME", "target": "elsewhere.example.net"}),
+            json!({"owner": owner, "ttl": 60, "type": "A", "address": "192.0.2.1"}),
+        ];
+        let writes: Vec<_> = bodies
+            .into_iter()
+            .map(|body| {
+                let api = std::sync::Arc::clone(&api);
+                tokio::spawn(
+                    async move { api.admin(Method::POST, "/v1/records", Some(body)).await },
+                )
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for write in writes {
+            statuses.push(write.await.unwrap().status.as_u16());
+        }
+        statuses.sort_unstable();
+        assert_eq!(statuses, [201, 409], "round {round}");
+        assert_eq!(api.records_at(&owner).await.len(), 1, "round {round}");
+    }
+}

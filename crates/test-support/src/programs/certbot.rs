@@ -117,7 +117,13 @@ pub async fn obtain_dns01_rfc2136(
         "--dns-rfc2136-propagation-seconds".to_owned(),
         "1".to_owned(),
     ];
-    obtain(pebble, domain, flags, &format!("dns-01 via RFC 2136 at {server}")).await
+    obtain(
+        pebble,
+        domain,
+        flags,
+        &format!("dns-01 via RFC 2136 at {server}"),
+    )
+    .await
 }
 
 /// Runs `certbot certonly` with the authenticator `flags`; `what` names the attempt in
