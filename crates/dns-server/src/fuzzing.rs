@@ -32,3 +32,24 @@ pub fn udp_answer(authority: &Authority, query: &[u8], src: SocketAddr) -> Optio
     (fast_path(authority, query, &mut out) || general_path(authority, query, src, &mut out))
         .then_some(out)
 }
+
+/// What the server makes of a message that may be an UPDATE or be TSIG-signed, without
+/// the store: the TSIG check against a fixed key (any verdict; it must not panic), the
+/// key a TSIG record claims, and the prerequisite and update sections parsed for the
+/// zone the message names. Returns how many prerequisites and operations parsed.
+pub fn update_and_tsig(raw: &[u8]) -> Option<(usize, usize)> {
+    let key = crate::tsig::TsigKey::new(
+        &hickory_proto::rr::Name::from_ascii("fuzz.example.test.").ok()?,
+        "hmac-sha256",
+        vec![7; 32],
+    )
+    .ok()?;
+    let _ = crate::tsig::verify(raw, Some(&key), 1_800_000_000);
+    let _ = crate::tsig::claimed_key(raw);
+    let _ = crate::transfer::is_transfer(raw);
+    let message = hickory_proto::op::Message::from_vec(raw).ok()?;
+    let zone = message.queries.first()?.name().clone();
+    let prerequisites = crate::update::parse_prerequisites(&message.answers, &zone).ok()?;
+    let operations = crate::update::parse_operations(&message.authorities, &zone).ok()?;
+    Some((prerequisites.len(), operations.len()))
+}

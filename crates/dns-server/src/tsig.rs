@@ -79,10 +79,26 @@ impl TsigKey {
 /// The name and algorithm a request's TSIG record claims, to look its key up; `None`
 /// for a message without a TSIG record (or one that does not parse).
 pub fn claimed_key(raw: &[u8]) -> Option<Name> {
-    let (_, record) = signed_bitmessage_to_buf(raw, None, true).ok()?;
+    let (_, record) = signed_parts(raw)?;
     let mut name = record.name.to_lowercase();
     name.set_fqdn(true);
     Some(name)
+}
+
+/// hickory's split of a signed message into the bytes its MAC covers and its TSIG
+/// record, for messages whose counts it can add: it sums the answer and authority
+/// counts as a `u16`, which overflows (a panic in a debug build) on hostile counts.
+fn signed_parts(
+    raw: &[u8],
+) -> Option<(
+    Vec<u8>,
+    Box<hickory_proto::rr::Record<hickory_proto::rr::rdata::TSIG>>,
+)> {
+    let count = |at: usize| u32::from(u16::from_be_bytes([raw[at], raw[at + 1]]));
+    if raw.len() < 12 || count(6) + count(8) > u32::from(u16::MAX) || count(10) == 0 {
+        return None;
+    }
+    signed_bitmessage_to_buf(raw, None, true).ok()
 }
 
 /// Whether the message carries a TSIG record (the last additional record).
@@ -168,7 +184,7 @@ pub fn verify(raw: &[u8], key: Option<&TsigKey>, now: u64) -> Verdict {
 }
 
 fn check(raw: &[u8], key: Option<&TsigKey>, now: u64) -> Result<Signed, Option<Box<Refusal>>> {
-    let (tbv, record) = signed_bitmessage_to_buf(raw, None, true).map_err(|_| None)?;
+    let (tbv, record) = signed_parts(raw).ok_or(None)?;
     let mut key_name = record.name.to_lowercase();
     key_name.set_fqdn(true);
     let tsig = &record.data;
@@ -360,4 +376,53 @@ pub fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A header whose answer and authority counts overflow a `u16` when added (hickory
+    /// adds them), found by the `dns_update_tsig` fuzz target: no panic, not signed.
+    #[test]
+    fn hostile_counts_are_not_signed_and_do_not_panic() {
+        let mut raw = vec![0x12, 0x34, 0x28, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0, 1];
+        raw.extend_from_slice(&[0, 0, 6, 0, 1]);
+        assert!(!is_signed(&raw));
+        assert!(claimed_key(&raw).is_none());
+        assert!(matches!(verify(&raw, None, 0), Verdict::NotSigned));
+    }
+
+    #[test]
+    fn a_response_signed_here_verifies_with_the_same_key() {
+        let name = Name::from_ascii("k.example.test.").expect("name");
+        let key = TsigKey::new(&name, "hmac-sha256", vec![9; 32]).expect("key");
+        // An unsigned query, signed as a request (as NOTIFY and push sign theirs).
+        let mut message = vec![0x12, 0x34, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        message.extend_from_slice(b"\x07example\x04test\x00\x00\x06\x00\x01");
+        let signed = Signed {
+            key: key.clone(),
+            request_mac: Vec::new(),
+        };
+        let now = unix_now();
+        ResponseSigner::new_request(&signed).sign(&mut message, now, None, &[]);
+        assert!(matches!(
+            verify(&message, Some(&key), now),
+            Verdict::Valid(_)
+        ));
+        // A different secret: BADSIG; another time: BADTIME; no key: BADKEY.
+        let other = TsigKey::new(&name, "hmac-sha256", vec![8; 32]).expect("key");
+        assert!(matches!(
+            verify(&message, Some(&other), now),
+            Verdict::Refused(Refusal::BadSig { .. })
+        ));
+        assert!(matches!(
+            verify(&message, Some(&key), now + 3600),
+            Verdict::Refused(Refusal::BadTime { .. })
+        ));
+        assert!(matches!(
+            verify(&message, None, now),
+            Verdict::Refused(Refusal::BadKey { .. })
+        ));
+    }
 }

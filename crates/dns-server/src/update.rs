@@ -138,6 +138,24 @@ async fn decide(
 
 type Refusal = (ResponseCode, String);
 
+/// The prerequisite section, for the fuzz target.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn parse_prerequisites(
+    records: &[Record],
+    zone: &Name,
+) -> Result<Vec<Prerequisite>, Refusal> {
+    prerequisites(records, zone)
+}
+
+/// The update section, for the fuzz target.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn parse_operations(
+    records: &[Record],
+    zone: &Name,
+) -> Result<Vec<UpdateOperation>, Refusal> {
+    operations(records, zone)
+}
+
 fn in_zone(name: &Name, zone: &Name) -> Result<(), Refusal> {
     if zone.zone_of(name) {
         Ok(())

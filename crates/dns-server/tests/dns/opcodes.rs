@@ -129,7 +129,11 @@ async fn zone_transfers_are_refused_until_allowed_and_opt_is_not_a_query_type() 
         assert!(reply.answers.is_empty());
         // Over UDP transfers are not served at all.
         let (reply, _) = udp(server.addr, &query("example.test.", qtype, None)).await;
-        assert_eq!(reply.metadata.response_code, ResponseCode::NotImp, "{qtype}");
+        assert_eq!(
+            reply.metadata.response_code,
+            ResponseCode::NotImp,
+            "{qtype}"
+        );
     }
     let (reply, _) = udp(server.addr, &query("example.test.", RecordType::OPT, None)).await;
     assert_eq!(reply.metadata.response_code, ResponseCode::FormErr);
