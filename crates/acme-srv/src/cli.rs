@@ -386,6 +386,54 @@ pub(crate) enum RecordsCommand {
         #[arg(long, default_value_t = 60)]
         ttl: u32,
     },
+    /// Publish the dns-persist-01 record of DOMAIN: the TXT RRset at
+    /// `_validation-persist.DOMAIN` is replaced with `ISSUER; accounturi=URL[;
+    /// policy=wildcard][; persistUntil=UNIX]`.
+    SetPersist {
+        /// The domain being validated, e.g. `www.example.com` (for `*.example.com`, give
+        /// `example.com` and `--wildcard`).
+        domain: String,
+        /// The CA's issuer domain name, from its challenge, e.g. `letsencrypt.org`.
+        #[arg(long)]
+        issuer: String,
+        /// The ACME account URL, exactly as the CA gave it.
+        #[arg(long, value_name = "URL")]
+        account_uri: String,
+        /// Let the record also validate the names below DOMAIN and its wildcard
+        /// (`policy=wildcard`).
+        #[arg(long)]
+        wildcard: bool,
+        /// Unix time after which the CA must not use the record for new validations
+        /// (`persistUntil`); none by default.
+        #[arg(long, value_name = "UNIX")]
+        persist_until: Option<u64>,
+        /// TTL in seconds (the API's default, 3600, when left out).
+        #[arg(long)]
+        ttl: Option<u32>,
+    },
+    /// Publish a dns-account-01 value for DOMAIN and an ACME account, at
+    /// `_LABEL._acme-challenge.DOMAIN` (LABEL computed from the account URL); prints that
+    /// owner name. The newest two values there stay.
+    SetAccountLabel {
+        /// The domain being validated, e.g. `www.example.com` (for `*.example.com`, give
+        /// `example.com`).
+        domain: String,
+        /// The ACME account URL, exactly as the CA gave it.
+        #[arg(long, value_name = "URL")]
+        account_uri: String,
+        /// The key authorization digest (43 base64url characters).
+        #[arg(long)]
+        value: String,
+        /// TTL in seconds (the API's default, 60, when left out).
+        #[arg(long)]
+        ttl: Option<u32>,
+    },
+    /// Print the records at and below ZONE as RFC 1035 zone-file lines (`owner. TTL IN
+    /// TYPE data`, names absolute), ready to load into another server.
+    Export {
+        /// A served zone, or any name in one.
+        zone: String,
+    },
     /// List records, all or under a name.
     List {
         /// Only records at or below this name.

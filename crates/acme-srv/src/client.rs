@@ -1,5 +1,10 @@
 //! `acme-srv records …`, `acme-srv keys …` and `acme-srv tsig-keys …`: a small client of
 //! the management API.
+//!
+//! Most commands print the API's JSON answer. Three print text instead: `tsig-keys
+//! create` the key in the forms DNS tools take, `records set-account-label` the owner
+//! name it wrote (the API computes the label), and `records export` the API's zone-file
+//! text as it is.
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
@@ -47,6 +52,58 @@ pub(crate) fn records(api: ApiClientArgs, command: RecordsCommand) -> anyhow::Re
                 format!("/v1/records/{owner}/TXT"),
                 Some(json!({"ttl": ttl, "records": records})),
             )
+        }
+        RecordsCommand::SetPersist {
+            domain,
+            issuer,
+            account_uri,
+            wildcard,
+            persist_until,
+            ttl,
+        } => {
+            let mut body =
+                json!({"issuer": issuer, "account_uri": account_uri, "wildcard": wildcard});
+            if let Some(persist_until) = persist_until {
+                body["persist_until"] = json!(persist_until);
+            }
+            if let Some(ttl) = ttl {
+                body["ttl"] = json!(ttl);
+            }
+            (
+                Method::PUT,
+                format!("/v1/challenges/dns-persist-01/{domain}"),
+                Some(body),
+            )
+        }
+        RecordsCommand::SetAccountLabel {
+            domain,
+            account_uri,
+            value,
+            ttl,
+        } => {
+            let mut body = json!({"account_uri": account_uri, "value": value});
+            if let Some(ttl) = ttl {
+                body["ttl"] = json!(ttl);
+            }
+            let path = format!("/v1/challenges/dns-account-01/{domain}");
+            let written = call_checked(&api, Method::PUT, &path, Some(body))?;
+            let owner = written
+                .get("owner")
+                .and_then(Value::as_str)
+                .with_context(|| format!("{path}: the answer has no \"owner\": {written}"))?;
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{owner}");
+            }
+            return Ok(());
+        }
+        RecordsCommand::Export { zone } => {
+            let text = get_text(&api, &format!("/v1/zone-text?under={zone}"))?;
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{text}");
+            }
+            return Ok(());
         }
         RecordsCommand::List { under } => {
             let query = under.map(|u| format!("?under={u}")).unwrap_or_default();
@@ -198,10 +255,24 @@ fn call_checked(
     path: &str,
     body: Option<Value>,
 ) -> anyhow::Result<Value> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let (status, answer) = runtime.block_on(call(api, method, path, body))?;
+    let (status, body) = call_blocking(api, method, path, body, "application/json")?;
+    let answer = json_answer(&body);
+    check_status(path, status, &answer)?;
+    if status == StatusCode::NO_CONTENT {
+        return Ok(Value::Null);
+    }
+    Ok(answer)
+}
+
+/// GETs `path` for text; the text of a success, or an error showing the problem details.
+fn get_text(api: &ApiClientArgs, path: &str) -> anyhow::Result<String> {
+    let (status, body) = call_blocking(api, Method::GET, path, None, "text/plain")?;
+    check_status(path, status, &json_answer(&body))?;
+    String::from_utf8(body.to_vec()).with_context(|| format!("{path}: the answer is not UTF-8"))
+}
+
+/// An error showing the problem details of `answer` unless `status` is a success.
+fn check_status(path: &str, status: StatusCode, answer: &Value) -> anyhow::Result<()> {
     if !status.is_success() {
         let detail = answer
             .get("detail")
@@ -211,23 +282,46 @@ fn call_checked(
             .map_or_else(|| answer.to_string(), str::to_owned);
         bail!("{path}: {status}: {detail}");
     }
-    if status == StatusCode::NO_CONTENT {
-        return Ok(Value::Null);
-    }
-    Ok(answer)
+    Ok(())
 }
 
+/// A body as JSON: `null` when empty, a string when it is not JSON.
+fn json_answer(body: &[u8]) -> Value {
+    if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body)
+            .unwrap_or(Value::String(String::from_utf8_lossy(body).into_owned()))
+    }
+}
+
+/// [`call`] on a runtime of its own.
+fn call_blocking(
+    api: &ApiClientArgs,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    accept: &str,
+) -> anyhow::Result<(StatusCode, Bytes)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(call(api, method, path, body, accept))
+}
+
+/// Makes one call; the status and the whole body.
 async fn call(
     api: &ApiClientArgs,
     method: Method,
     path: &str,
     body: Option<Value>,
-) -> anyhow::Result<(StatusCode, Value)> {
+    accept: &str,
+) -> anyhow::Result<(StatusCode, Bytes)> {
     let url = format!("{}{path}", api.api.trim_end_matches('/'));
     let mut request = Request::builder()
         .method(method)
         .uri(&url)
-        .header("accept", "application/json");
+        .header("accept", accept);
     if let Some(token) = &api.token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
@@ -254,13 +348,7 @@ async fn call(
         .await
         .context("reading the API answer")?
         .to_bytes();
-    let answer = if body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&body)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&body).into_owned()))
-    };
-    Ok((status, answer))
+    Ok((status, body))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 
+use domain_name::DomainName;
 use srv_scheme::{Challenge, Selection, SrvRecord};
 use target_resolver::SrvAnswer;
 use tokio::net::TcpStream;
@@ -37,12 +38,12 @@ pub enum ChallengeRoute {
     Failed(String),
 }
 
-/// Finds and connects to the validation target for the normalised `domain`. `this_router`
-/// is the address the client reached: a target there would be the router itself (an SRV
-/// record pointing back at it), a loop, and is skipped.
+/// Finds and connects to the validation target for `domain`. `this_router` is the
+/// address the client reached: a target there would be the router itself (an SRV record
+/// pointing back at it), a loop, and is skipped.
 pub async fn connect(
     router: &Router,
-    domain: &str,
+    domain: &DomainName,
     this_router: Option<SocketAddr>,
 ) -> ChallengeRoute {
     let targets = match lookup(router, domain).await {
@@ -62,7 +63,7 @@ pub async fn connect(
                 };
             }
             Err(failure) => {
-                tracing::warn!(domain, target = %target.target, port = target.port, error = %failure, "target failed, trying the next");
+                tracing::warn!(%domain, target = %target.target, port = target.port, error = %failure, "target failed, trying the next");
                 failures.push(failure);
             }
         }
@@ -75,15 +76,15 @@ pub async fn connect(
 
 /// The ordered records of the first name (the domain, then allowed parents) that has
 /// any; `None` when none has.
-async fn lookup(router: &Router, domain: &str) -> Result<Option<Selection>, String> {
-    let parents: Vec<&str> = if router.walk_up_parents {
+async fn lookup(router: &Router, domain: &DomainName) -> Result<Option<Selection>, String> {
+    let parents: Vec<DomainName> = if router.walk_up_parents {
         srv_scheme::labels::parent_names(domain, 2)
             .filter(|parent| router.is_allowed(parent))
             .collect()
     } else {
         Vec::new()
     };
-    for name in std::iter::once(domain).chain(parents.iter().copied()) {
+    for name in std::iter::once(domain).chain(&parents) {
         let owner = router.labels.owner_name(Challenge::TlsAlpn01, name);
         match router.resolver.srv(&owner).await {
             Ok(SrvAnswer::Records(records)) => return Ok(Some(router.order(&records))),

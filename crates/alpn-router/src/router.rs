@@ -7,6 +7,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use bounded_listener::ListenerBounds;
 use config::{Config, RouterConfig};
+use domain_name::DomainName;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use srv_scheme::{DomainPattern, Labels, Selection, SrvRecord};
@@ -95,8 +96,8 @@ impl Router {
         }
     }
 
-    /// Whether the normalised `domain` is in `challenge.allow_domains`.
-    pub(crate) fn is_allowed(&self, domain: &str) -> bool {
+    /// Whether `domain` is in `challenge.allow_domains`.
+    pub(crate) fn is_allowed(&self, domain: &DomainName) -> bool {
         srv_scheme::domain::is_allowed(&self.allow, domain)
     }
 }

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use config::{ProxyProtocol, RouterConfig, ServerNamePattern};
+use config::{DomainPattern, ProxyProtocol, RouterConfig};
+use domain_name::DomainName;
 
 /// Where a backend is and how it is spoken to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,8 +20,8 @@ pub struct Backend {
 /// The backends by server name, built once per configuration.
 #[derive(Debug, Default)]
 pub struct RouteTable {
-    exact: HashMap<String, Arc<Backend>>,
-    below: HashMap<String, Arc<Backend>>,
+    exact: HashMap<DomainName, Arc<Backend>>,
+    below: HashMap<DomainName, Arc<Backend>>,
     default: Option<Arc<Backend>>,
 }
 
@@ -42,15 +43,15 @@ impl RouteTable {
                 proxy_protocol: named.proxy_protocol,
             });
             for name in &named.server_names {
-                match ServerNamePattern::parse(name) {
-                    Ok(ServerNamePattern::Exact(name)) => {
+                match DomainPattern::parse(name) {
+                    Ok(DomainPattern::Exact(name)) => {
                         table.exact.insert(name, backend.clone());
                     }
-                    Ok(ServerNamePattern::Below(name)) => {
-                        table.below.insert(name, backend.clone());
+                    Ok(DomainPattern::Below(base)) => {
+                        table.below.insert(base, backend.clone());
                     }
                     Err(reason) => {
-                        tracing::warn!(name, reason, "server name skipped");
+                        tracing::warn!(name, %reason, "server name skipped");
                     }
                 }
             }
@@ -58,31 +59,22 @@ impl RouteTable {
         table
     }
 
-    /// The backend for `server_name` (lowercase, no trailing dot, as the ClientHello
-    /// reader returns it), and whether it was the default one.
-    pub fn backend_for(&self, server_name: Option<&str>) -> Option<(&Arc<Backend>, bool)> {
-        let named = server_name
-            .filter(|name| name.parse::<std::net::IpAddr>().is_err())
-            .and_then(|name| self.by_name(name));
-        match named {
+    /// The backend for `server_name` (the ClientHello's, parsed; `None` when there was
+    /// none or it is no domain name, an IP address for one), and whether it was the
+    /// default one.
+    pub fn backend_for(&self, server_name: Option<&DomainName>) -> Option<(&Arc<Backend>, bool)> {
+        match server_name.and_then(|name| self.by_name(name)) {
             Some(backend) => Some((backend, false)),
             None => self.default.as_ref().map(|b| (b, true)),
         }
     }
 
-    fn by_name(&self, name: &str) -> Option<&Arc<Backend>> {
+    fn by_name(&self, name: &DomainName) -> Option<&Arc<Backend>> {
         if let Some(backend) = self.exact.get(name) {
             return Some(backend);
         }
         // Each parent, nearest first: the longest wildcard that covers the name wins.
-        let mut rest = name;
-        while let Some((_, parent)) = rest.split_once('.') {
-            if let Some(backend) = self.below.get(parent) {
-                return Some(backend);
-            }
-            rest = parent;
-        }
-        None
+        name.ancestors().find_map(|parent| self.below.get(&parent))
     }
 }
 
@@ -112,8 +104,10 @@ mod tests {
         })
     }
 
-    fn route(table: &RouteTable, name: Option<&str>) -> (String, bool) {
-        let (backend, default) = table.backend_for(name).expect("a backend");
+    /// The route for an SNI as the server takes it: parsed, `None` if it is no name.
+    fn route(table: &RouteTable, sni: Option<&str>) -> (String, bool) {
+        let name = sni.and_then(|sni| DomainName::parse(sni).ok());
+        let (backend, default) = table.backend_for(name.as_ref()).expect("a backend");
         (backend.address.clone(), default)
     }
 
@@ -156,7 +150,8 @@ mod tests {
     #[test]
     fn without_a_default_unknown_names_have_no_backend() {
         let t = RouteTable::from_config(&RouterConfig::default());
-        assert!(t.backend_for(Some("www.example.com")).is_none());
+        let name = DomainName::parse("www.example.com").unwrap();
+        assert!(t.backend_for(Some(&name)).is_none());
         assert!(t.backend_for(None).is_none());
     }
 }

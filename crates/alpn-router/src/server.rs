@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bounded_listener::{Accepted, ListenerBounds, TimedIo};
+use domain_name::DomainName;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
@@ -214,9 +215,14 @@ async fn route(
     hello: &ClientHello,
     first_bytes: Vec<u8>,
 ) -> Outcome {
-    let domain = hello.server_name.as_deref();
+    // The SNI in the workspace's one normal form; one that is no domain name (an IP
+    // address) is as good as none.
+    let domain = hello
+        .server_name
+        .as_deref()
+        .and_then(|name| DomainName::parse(name).ok());
     if hello.offers_only(ACME_TLS_1)
-        && let Some(domain) = domain.filter(|d| router.is_allowed(d))
+        && let Some(domain) = domain.as_ref().filter(|d| router.is_allowed(d))
     {
         // Boxed: a validation is short and rare, so its (large) lookup state is kept out
         // of the state every long-lived tunnel carries.
@@ -273,7 +279,7 @@ async fn route(
             }
         }
     }
-    let Some((backend, is_default)) = router.routes.backend_for(domain) else {
+    let Some((backend, is_default)) = router.routes.backend_for(domain.as_ref()) else {
         let _ = tunnel::write_all(client, &UNRECOGNIZED_NAME).await;
         return Outcome::closed(Route::NoBackend, None);
     };

@@ -23,9 +23,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use domain_name::DomainName;
+pub use domain_name::DomainPattern;
 use ipnet::IpNet;
 use serde::Deserialize;
-pub use srv_scheme::DomainPattern;
 
 pub use connections::{Connections, ConnectionsConfig};
 pub use dns::{
@@ -36,7 +37,6 @@ pub use error::ConfigError;
 pub use ports::PortRange;
 pub use router::{
     BackendConfig, NamedBackendConfig, ProxyProtocol, RouterConfig, RouterTimeoutsConfig,
-    ServerNamePattern,
 };
 
 /// The whole configuration file.
@@ -510,7 +510,7 @@ impl Config {
             let mut key_names = std::collections::BTreeSet::new();
             for (i, key) in dns.tsig_keys.iter().enumerate() {
                 let at = |field: &str| format!("dns.tsig_keys[{i}].{field}");
-                let name = srv_scheme::normalize_host(&key.name)
+                let name = DomainName::parse(&key.name)
                     .map_err(|e| invalid(&at("name"), e.to_string()))?;
                 if !key_names.insert(name.clone()) {
                     return Err(invalid(&at("name"), format!("key {name} is listed twice")));
@@ -534,7 +534,7 @@ impl Config {
                 }
             }
             let known_key =
-                |name: &str| srv_scheme::normalize_host(name).is_ok_and(|n| key_names.contains(&n));
+                |name: &str| DomainName::parse(name).is_ok_and(|n| key_names.contains(&n));
             for (i, name) in dns.transfers.allow_keys.iter().enumerate() {
                 if !known_key(name) {
                     return Err(invalid(
@@ -554,8 +554,8 @@ impl Config {
             let mut origins = std::collections::BTreeSet::new();
             for (i, zone) in dns.zones.iter().enumerate() {
                 let key = format!("dns.zones[{i}].origin");
-                let origin = srv_scheme::normalize_host(&zone.origin)
-                    .map_err(|e| invalid(&key, e.to_string()))?;
+                let origin =
+                    DomainName::parse(&zone.origin).map_err(|e| invalid(&key, e.to_string()))?;
                 if !origins.insert(origin.clone()) {
                     return Err(invalid(&key, format!("zone {origin} is listed twice")));
                 }
@@ -600,12 +600,12 @@ impl Config {
                 return Err(invalid("api.txt_keep", "must be at least 1".into()));
             }
             if let Some(zone) = &api.acme_dns_zone {
-                let zone = srv_scheme::normalize_host(zone)
+                let zone = DomainName::parse(zone)
                     .map_err(|e| invalid("api.acme_dns_zone", e.to_string()))?;
-                let served = self.dns.iter().flat_map(|d| &d.zones).any(|z| {
-                    srv_scheme::normalize_host(&z.origin)
-                        .is_ok_and(|o| zone == o || zone.ends_with(&format!(".{o}")))
-                });
+                let served =
+                    self.dns.iter().flat_map(|d| &d.zones).any(|z| {
+                        DomainName::parse(&z.origin).is_ok_and(|o| zone.is_at_or_below(&o))
+                    });
                 if !served {
                     return Err(invalid(
                         "api.acme_dns_zone",

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use domain_name::DomainPattern;
 use serde::Deserialize;
 
 use crate::connections::ConnectionsConfig;
@@ -129,9 +130,9 @@ impl RouterConfig {
                 return Err((key, "at least one name is needed".into()));
             }
             for name in &backend.server_names {
-                let pattern = ServerNamePattern::parse(name)
+                let pattern = DomainPattern::parse(name)
                     .map_err(|reason| (key.clone(), format!("{name:?}: {reason}")))?;
-                if !seen.insert(pattern.clone()) {
+                if !seen.insert(pattern) {
                     return Err((key, format!("{name:?} is listed by two backends")));
                 }
             }
@@ -145,32 +146,5 @@ impl RouterConfig {
             }
         }
         Ok(())
-    }
-}
-
-/// A server name a backend serves, normalised: an exact name, or every name below a
-/// domain (`*.example.com`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ServerNamePattern {
-    /// Exactly this name.
-    Exact(String),
-    /// Any name below this one (not the name itself).
-    Below(String),
-}
-
-impl ServerNamePattern {
-    /// Parses `www.example.com` or `*.example.com`; the reason on failure.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (wildcard, name) = match text.strip_prefix("*.") {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
-        // Refuses IP literals, ports and bad labels; folds case and IDNA.
-        let name = srv_scheme::normalize_host(name).map_err(|e| e.to_string())?;
-        Ok(if wildcard {
-            Self::Below(name)
-        } else {
-            Self::Exact(name)
-        })
     }
 }

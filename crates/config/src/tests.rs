@@ -137,3 +137,42 @@ fn connection_and_rate_limit_values_are_checked_with_their_key() {
     let e = err("[relay.limits]\nmax_connections = 5\n");
     assert!(e.contains("unknown field `max_connections`"), "{e}");
 }
+
+/// Configured names go through the one domain-name parser: a port, a wildcard or a name
+/// that only ends like a zone is refused where a name is expected (a port used to be
+/// dropped silently, as from a `Host` value).
+#[test]
+fn configured_names_are_domain_names() {
+    for (text, key) in [
+        (
+            "[dns]\n[[dns.zones]]\norigin = \"a.test:53\"\n",
+            "dns.zones[0].origin",
+        ),
+        (
+            "[dns]\n[[dns.zones]]\norigin = \"*.a.test\"\n",
+            "dns.zones[0].origin",
+        ),
+        (
+            "[dns]\n[[dns.tsig_keys]]\nname = \"k.a.test:53\"\nalgorithm = \"hmac-sha256\"\nsecret = \"c2VjcmV0c2VjcmV0c2VjcmV0\"\n",
+            "dns.tsig_keys[0].name",
+        ),
+        (
+            "[challenge]\nallow_domains = [\"*.a.test:80\"]\n",
+            "challenge.allow_domains",
+        ),
+        (
+            "[router]\nlisten = [\"127.0.0.1:443\"]\n[[router.backends]]\nserver_names = [\"www.a.test:443\"]\naddress = \"b.test:443\"\n",
+            "router.backends[0].server_names",
+        ),
+    ] {
+        let e = err(text);
+        assert!(e.contains(key), "{key}: {e}");
+    }
+    // Inside a zone means at or below it by whole labels.
+    let e = err("[dns]\n[[dns.zones]]\norigin = \"a.test\"\n[api]\nacme_dns_zone = \"xa.test\"\n");
+    assert!(e.contains("not inside a zone"), "{e}");
+    let text =
+        "[dns]\n[[dns.zones]]\norigin = \"A.test.\"\n[api]\nacme_dns_zone = \"Auth.a.test\"\n";
+    let config = parse("t.toml", text).unwrap();
+    config.validate("t.toml").unwrap();
+}

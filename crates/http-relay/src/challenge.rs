@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use domain_name::DomainName;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
@@ -246,15 +247,15 @@ async fn relay_within_deadline(
 }
 
 /// Looks up the SRV records (walking up or falling back as configured) and decides.
-async fn plan(relay: &Relay, host: &str) -> Plan {
-    let parents: Vec<&str> = if relay.walk_up_parents {
+async fn plan(relay: &Relay, host: &DomainName) -> Plan {
+    let parents: Vec<DomainName> = if relay.walk_up_parents {
         srv_scheme::labels::parent_names(host, 2)
             .filter(|parent| relay.is_allowed(parent))
             .collect()
     } else {
         Vec::new()
     };
-    for name in std::iter::once(host).chain(parents.iter().copied()) {
+    for name in std::iter::once(host).chain(&parents) {
         let owner = relay.labels.owner_name(Challenge::Http01, name);
         match relay.resolver.srv(&owner).await {
             Ok(SrvAnswer::Records(records)) => {

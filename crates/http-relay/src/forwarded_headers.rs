@@ -258,7 +258,7 @@ mod tests {
             client: "192.0.2.1".parse().unwrap(),
             peer: "[::ffff:10.0.0.2]:4711".parse().unwrap(),
             via_trusted_proxy: trusted,
-            host: "www.a.test".into(),
+            host: "www.a.test".parse().unwrap(),
             host_header: HeaderValue::from_static("WWW.a.test"),
         }
     }

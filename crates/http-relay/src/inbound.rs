@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bounded_listener::{forwarded_client, is_trusted};
+use domain_name::DomainName;
 use hyper::body::Incoming;
 use hyper::header::{ALLOW, CONTENT_LENGTH, HOST, HeaderMap, HeaderValue, TRANSFER_ENCODING, VIA};
 use hyper::{Method, Request, Response, StatusCode};
@@ -34,8 +35,8 @@ pub struct Inbound {
     pub peer: SocketAddr,
     /// Whether the peer is a trusted proxy.
     pub via_trusted_proxy: bool,
-    /// The normalised host.
-    pub host: String,
+    /// The host, normalised.
+    pub host: DomainName,
     /// The `Host` value as the client sent it (what the target sees).
     pub host_header: HeaderValue,
 }
@@ -186,7 +187,7 @@ fn has_own_via(headers: &HeaderMap, via_name: &str) -> bool {
 
 /// The host a request is for: the authority of an absolute-form target (RFC 9112
 /// §3.2.2: it overrides `Host`), else the single `Host` header; normalised.
-fn request_host(req: &Request<Incoming>) -> Result<(String, HeaderValue), String> {
+fn request_host(req: &Request<Incoming>) -> Result<(DomainName, HeaderValue), String> {
     let raw = if let Some(authority) = req.uri().authority() {
         if authority.as_str().contains('@') {
             return Err("user information in the request target is refused".into());

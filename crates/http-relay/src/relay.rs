@@ -10,6 +10,7 @@ use std::time::Duration;
 use bounded_listener::http1::Http1Options;
 use bounded_listener::{ClientKey, ClientPrefixes, ListenerBounds};
 use config::{Config, Connections, OtherRequests};
+use domain_name::DomainName;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hyper::http::uri::Authority;
 use hyper_util::client::legacy::Client;
@@ -55,7 +56,7 @@ pub struct Limits {
 pub(crate) struct Apps {
     pub(crate) client: Client<HttpConnector, hyper::body::Incoming>,
     pub(crate) default: Option<Authority>,
-    pub(crate) by_host: HashMap<String, Authority>,
+    pub(crate) by_host: HashMap<DomainName, Authority>,
 }
 
 /// Where ordering randomness comes from: the thread RNG, or a seeded one for tests.
@@ -261,8 +262,8 @@ impl Relay {
         &self.limits
     }
 
-    /// Whether the normalised `domain` is in the allow-list.
-    pub(crate) fn is_allowed(&self, domain: &str) -> bool {
+    /// Whether `domain` is in the allow-list.
+    pub(crate) fn is_allowed(&self, domain: &DomainName) -> bool {
         srv_scheme::domain::is_allowed(&self.allow, domain)
     }
 }

@@ -26,6 +26,9 @@
 //! | `PUT /v1/records/{owner}/{type}` | same | replace the RRset (200) |
 //! | `DELETE /v1/records/{owner}/{type}`, `DELETE /v1/records/{owner}` | same | delete (204, 404) |
 //! | `POST /v1/keys`, `GET /v1/keys`, `DELETE /v1/keys/{id}` | admin | create (secret shown once), list, revoke |
+//! | `GET /v1/zone-text[?under=NAME]` | as the list | the records as RFC 1035 zone-file lines (`text/plain`) |
+//! | `PUT`, `DELETE /v1/challenges/dns-persist-01/{domain}` | admin, or a key covering `_validation-persist.<domain>` | write (replace) or delete the dns-persist-01 TXT record |
+//! | `PUT`, `DELETE /v1/challenges/dns-account-01/{domain}` | admin, or a key covering `_<label>._acme-challenge.<domain>` | publish or delete a dns-account-01 TXT value (the label computed from the account URL) |
 //! | `POST /v1/tsig-keys`, `GET /v1/tsig-keys`, `DELETE /v1/tsig-keys/{name}` | admin | TSIG keys for RFC 2136 UPDATE: create (secret shown once), list, revoke |
 //! | `GET /v1/openapi.json` | anyone | the OpenAPI 3.1 document |
 //! | `POST /register`, `POST /update`, `DELETE /register`, `GET /health` | acme-dns rules | acme-dns compatibility |
@@ -50,6 +53,9 @@
 //! - `extract.rs`: body, path and query extractors whose refusals are problems.
 //! - `validation.rs`: the input rules, shared by the server and the document.
 //! - `records.rs`: `/v1/records`.
+//! - `zone_text.rs`: records as zone-file text ([`zone_text()`], [`zone_line`]), and
+//!   `/v1/zone-text`.
+//! - `challenges.rs`: `/v1/challenges/…`, the dns-persist-01 and dns-account-01 records.
 //! - `keys.rs`: `/v1/keys` and [`generate_key`].
 //! - `tsig_keys.rs`: `/v1/tsig-keys`.
 //! - `acme_dns.rs`: `/register`, `/update`, `/health`.
@@ -61,6 +67,7 @@
 
 mod acme_dns;
 mod auth;
+mod challenges;
 mod extract;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -73,6 +80,7 @@ mod records;
 mod state;
 mod tsig_keys;
 mod validation;
+mod zone_text;
 
 use std::fmt;
 use std::future::Future;
@@ -91,6 +99,7 @@ pub use auth::{ARGON2_M_COST_KIB, ARGON2_T_COST, hash_secret};
 pub use bounded_listener::{ClientPrefixes, ConnectionLimits};
 pub use guards::{Quotas, RegistrationPolicy};
 pub use keys::{GeneratedKey, generate_key};
+pub use zone_text::{zone_line, zone_text};
 
 use state::ApiState;
 
@@ -183,6 +192,15 @@ pub fn router(store: Arc<dyn RecordStore>, settings: ApiSettings) -> Router {
         .route(
             "/v1/records/{owner}/{type}",
             put(records::replace).delete(records::delete_rrset),
+        )
+        .route("/v1/zone-text", get(zone_text::serve))
+        .route(
+            "/v1/challenges/dns-persist-01/{domain}",
+            put(challenges::put_persist).delete(challenges::delete_persist),
+        )
+        .route(
+            "/v1/challenges/dns-account-01/{domain}",
+            put(challenges::put_account).delete(challenges::delete_account),
         )
         .route("/v1/keys", get(keys::list).post(keys::create))
         .route("/v1/keys/{id}", delete(keys::revoke))

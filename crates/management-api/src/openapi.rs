@@ -25,7 +25,7 @@ use crate::problem::Problem;
 use crate::records::{ARrset, AaaaRrset, CnameRrset, SrvRrset, StoredRecord, TxtRrset};
 use crate::state::ApiState;
 use crate::validation;
-use crate::{acme_dns, keys, records, tsig_keys};
+use crate::{acme_dns, challenges, keys, records, tsig_keys, zone_text};
 
 /// An owner name inside a served zone; its pattern is set at start-up from the zones.
 #[derive(ToSchema)]
@@ -163,7 +163,9 @@ rrset_paths!(
     paths(
         records::list, records::create, records::delete_owner,
         put_a, delete_a, put_aaaa, delete_aaaa, put_cname, delete_cname,
-        put_srv, delete_srv, put_txt, delete_txt,
+        put_srv, delete_srv, put_txt, delete_txt, zone_text::serve,
+        challenges::put_persist, challenges::delete_persist,
+        challenges::put_account, challenges::delete_account,
         keys::create, keys::list, keys::revoke,
         tsig_keys::create, tsig_keys::list, tsig_keys::revoke,
         acme_dns::register, acme_dns::unregister, acme_dns::update, acme_dns::health,
@@ -172,6 +174,7 @@ rrset_paths!(
     modifiers(&SecuritySchemes),
     tags(
         (name = "records", description = "Resource records in the served zones."),
+        (name = "challenges", description = "The records of dns-persist-01 and dns-account-01, built from their parameters."),
         (name = "keys", description = "API keys (admin token only)."),
         (name = "tsig-keys", description = "TSIG keys for RFC 2136 UPDATE (admin token only)."),
         (name = "acme-dns", description = "acme-dns compatible registration and TXT updates."),
@@ -292,6 +295,7 @@ pub(crate) fn document(zones: &[String]) -> OpenApiDoc {
     for (name, schema) in schemas {
         components.schemas.insert(name.to_owned(), schema);
     }
+    components.schemas.extend(challenges::schemas(zones));
     doc
 }
 

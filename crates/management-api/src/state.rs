@@ -4,6 +4,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
+use domain_name::DomainName;
 use record_store::{Author, RecordQuotas, RecordStore, WriteContext};
 
 use crate::ApiSettings;
@@ -41,7 +42,17 @@ impl ApiState {
     /// Builds the state from `settings`, normalising the zone names.
     pub(crate) fn new(store: Arc<dyn RecordStore>, settings: ApiSettings) -> Self {
         let zones = normalise_zones(&settings.zones);
-        let acme_dns_zone = settings.acme_dns_zone.as_deref().map(normalise_zone);
+        let acme_dns_zone = settings.acme_dns_zone.as_deref().and_then(|zone| {
+            let parsed = DomainName::parse(zone);
+            if let Err(error) = &parsed {
+                tracing::warn!(
+                    acme_dns_zone = zone,
+                    %error,
+                    "management API: the acme-dns zone is not a domain name; /register is off"
+                );
+            }
+            parsed.ok().map(DomainName::into_string)
+        });
         let openapi_json = crate::openapi::render(&zones);
         Self(Arc::new(Inner {
             store,
@@ -106,18 +117,16 @@ impl fmt::Debug for ApiState {
     }
 }
 
-/// Normalised, de-duplicated zone names, sorted.
+/// Normalised ([`DomainName::parse`]), de-duplicated zone names, sorted. A text that is
+/// no domain name could hold no owner: it is left out (the configuration refuses it
+/// before), so the OpenAPI document never offers owners the server would refuse.
 pub(crate) fn normalise_zones(zones: &[String]) -> Vec<String> {
-    let mut zones: Vec<String> = zones.iter().map(|zone| normalise_zone(zone)).collect();
-    zones.retain(|zone| !zone.is_empty());
+    let mut zones: Vec<String> = zones
+        .iter()
+        .filter_map(|zone| DomainName::parse(zone).ok())
+        .map(DomainName::into_string)
+        .collect();
     zones.sort();
     zones.dedup();
     zones
-}
-
-/// A zone name normalised: lowercase, no trailing dot. Names that are not valid are kept
-/// lowercased (the configuration validates them); they then match no owner.
-fn normalise_zone(zone: &str) -> String {
-    record_store::model::normalize_owner(zone)
-        .unwrap_or_else(|_| zone.trim_end_matches('.').to_ascii_lowercase())
 }

@@ -8,6 +8,7 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
+use domain_name::{DomainName, NameError};
 use ipnet::{IpNet, Ipv4Net};
 use record_store::model::{self, RecordType};
 use regex::Regex;
@@ -116,27 +117,38 @@ pub(crate) use record_store::rules::zone_of;
 
 /// Normalises an owner name sent by a client and checks it is inside a served zone.
 pub(crate) fn owner_in_zones(zones: &[String], raw: &str) -> Result<String, ApiError> {
-    let owner = name(raw, "owner")?;
-    if owner.starts_with('*') {
+    // Parsed as an owner (a `*` first label is a name), then refused as one by policy.
+    let owner = name(raw, "owner", DomainName::parse_dns)?;
+    if owner.is_wildcard() {
         return Err(ApiError::Invalid(
             "owner: wildcard names are not served (the DNS server does not expand them)".into(),
         ));
     }
-    if zone_of(zones, &owner).is_none() {
-        return Err(ApiError::OutsideZones(owner));
+    if zone_of(zones, owner.as_str()).is_none() {
+        return Err(ApiError::OutsideZones(owner.into_string()));
     }
-    Ok(owner)
+    Ok(owner.into_string())
 }
 
-/// Normalises a name sent by a client: at most 253 characters as sent, then the rules
-/// of [`model::normalize_owner`].
-fn name(raw: &str, what: &str) -> Result<String, ApiError> {
+/// Normalises a name sent by a client: at most 253 characters as sent, ASCII as the
+/// published patterns say (an internationalised name is sent in its `xn--` form), then
+/// `parse` (one of [`DomainName`]'s).
+fn name(
+    raw: &str,
+    what: &str,
+    parse: fn(&str) -> Result<DomainName, NameError>,
+) -> Result<DomainName, ApiError> {
     if raw.len() > MAX_NAME_LEN {
         return Err(ApiError::Invalid(format!(
             "{what} is longer than {MAX_NAME_LEN} characters"
         )));
     }
-    model::normalize_owner(raw).map_err(|reason| ApiError::Invalid(format!("{what}: {reason}")))
+    if !raw.is_ascii() {
+        return Err(ApiError::Invalid(format!(
+            "{what} {raw:?} is not ASCII: send an internationalised name in its xn-- form"
+        )));
+    }
+    parse(raw).map_err(|reason| ApiError::Invalid(format!("{what} {raw:?}: {reason}")))
 }
 
 /// A CNAME or SRV target: a host name (no wildcard), normalised.
@@ -147,7 +159,13 @@ pub(crate) fn target(raw: &str, what: &str) -> Result<String, ApiError> {
              at most {MAX_NAME_LEN} characters)"
         )));
     }
-    name(raw, what)
+    let target = name(raw, what, DomainName::parse_dns)?;
+    if target.is_wildcard() {
+        return Err(ApiError::Invalid(format!(
+            "{what} {raw:?}: a wildcard names no host"
+        )));
+    }
+    Ok(target.into_string())
 }
 
 /// A TXT value: printable ASCII, at most [`MAX_TXT_LEN`] characters.
@@ -259,6 +277,9 @@ mod tests {
             "*.example.com",
             "example.com..",
             "",
+            // Outside the published pattern: refused, though the name type would take
+            // its IDNA form.
+            "b\u{fc}cher.example.com",
         ] {
             assert!(!re.is_match(bad), "{bad}");
             assert!(owner_in_zones(&zones, bad).is_err(), "{bad}");

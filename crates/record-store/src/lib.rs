@@ -130,9 +130,10 @@ pub struct Changes {
 /// The store interface used by the DNS server, the management API and the CLI.
 ///
 /// Owner names are passed and returned normalised: lowercase ASCII, no trailing dot
-/// (see [`model::normalize_owner`]). Every write of records obeys the [`rules`]; the
-/// `…_with` methods take the [`WriteContext`] (who writes, the served zones, the quotas)
-/// and the short forms write with the default context.
+/// (the normal form of [`domain_name::DomainName`]; see [`model::normalize_owner`]).
+/// Every write of records obeys the [`rules`]; the `…_with` methods take the
+/// [`WriteContext`] (who writes, the served zones, the quotas) and the short forms write
+/// with the default context.
 #[async_trait]
 pub trait RecordStore: Send + Sync + 'static {
     // ---- records ----

@@ -10,6 +10,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
+use domain_name::{DomainName, NameError};
 use ipnet::IpNet;
 
 /// The record types the DNS side publishes dynamically.
@@ -115,7 +116,7 @@ impl RecordData {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             Self::A { .. } | Self::Aaaa { .. } => Ok(()),
-            Self::Cname { target } => normalize_owner(target).map(|_| ()),
+            Self::Cname { target } => check_target("CNAME target", target),
             Self::Srv { port, target, .. } => {
                 if target == "." {
                     return Ok(());
@@ -123,9 +124,7 @@ impl RecordData {
                 if *port == 0 {
                     return Err("SRV port must be 1-65535".into());
                 }
-                normalize_owner(target)
-                    .map(|_| ())
-                    .map_err(|e| format!("SRV target: {e}"))
+                check_target("SRV target", target)
             }
             Self::Txt { value } => {
                 if value.len() > MAX_TXT_BYTES {
@@ -135,6 +134,18 @@ impl RecordData {
                 }
             }
         }
+    }
+}
+
+/// Checks a CNAME or SRV target: a name as DNS holds it ([`DomainName::parse_dns`]) that
+/// names a host, so not a wildcard.
+fn check_target(what: &str, target: &str) -> Result<(), String> {
+    match DomainName::parse_dns(target) {
+        Ok(name) if name.is_wildcard() => {
+            Err(format!("{what} {target:?}: a wildcard names no host"))
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("{what} {target:?}: {e}")),
     }
 }
 
@@ -161,26 +172,11 @@ impl Record {
     }
 }
 
-/// Normalises an owner or target name: trims a trailing dot, lowercases ASCII; labels
-/// of 1–63 characters from `[a-z0-9_-]` (or `*` as the first label), at most 253 in
-/// all. The reason on failure.
-pub fn normalize_owner(name: &str) -> Result<String, String> {
-    let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
-    if name.is_empty() || name.len() > 253 {
-        return Err(format!("{name:?} is not a domain name (1-253 characters)"));
-    }
-    for (i, label) in name.split('.').enumerate() {
-        let ok = !label.is_empty()
-            && label.len() <= 63
-            && (label == "*" && i == 0
-                || label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-        if !ok {
-            return Err(format!("{name:?} has an invalid label {label:?}"));
-        }
-    }
-    Ok(name)
+/// Normalises an owner name into the form the store keeps: [`DomainName::parse_dns`]
+/// (IDNA to ASCII, lowercase, no trailing dot, labels of `[a-z0-9_-]`, a `*` first label
+/// allowed), as text.
+pub fn normalize_owner(name: &str) -> Result<String, NameError> {
+    DomainName::parse_dns(name).map(DomainName::into_string)
 }
 
 /// What a key may change: one name exactly, or a name and everything below it.
@@ -197,12 +193,7 @@ impl KeyScope {
     pub fn covers(&self, owner: &str) -> bool {
         match self {
             Self::Exact(name) => owner == name,
-            Self::Subtree(name) => {
-                owner == name
-                    || owner
-                        .strip_suffix(name.as_str())
-                        .is_some_and(|head| head.ends_with('.'))
-            }
+            Self::Subtree(name) => domain_name::is_at_or_below(owner, name),
         }
     }
 }
@@ -434,7 +425,13 @@ mod tests {
             "_acme-challenge._tcp.example.com"
         );
         assert_eq!(normalize_owner("*.example.com").unwrap(), "*.example.com");
-        for bad in ["", ".", "a..b", "a b", "a.*.b", &"a".repeat(64)] {
+        assert_eq!(
+            normalize_owner("Bücher.example.").unwrap(),
+            "xn--bcher-kva.example"
+        );
+        // Digits are labels in DNS (the API's published pattern takes them).
+        assert_eq!(normalize_owner("192.0.2.1").unwrap(), "192.0.2.1");
+        for bad in ["", ".", "a..b", "a b", "a.*.b", "*", &"a".repeat(64)] {
             assert!(normalize_owner(bad).is_err(), "{bad:?}");
         }
     }
@@ -462,6 +459,13 @@ mod tests {
         assert!(srv(0, ".").validate().is_ok());
         assert!(srv(0, "client.example.com").validate().is_err());
         assert!(srv(80, "bad name").validate().is_err());
+        // A target is a host name: a wildcard never names one.
+        assert!(srv(80, "*.example.com").validate().is_err());
+        let cname = |target: &str| RecordData::Cname {
+            target: target.into(),
+        };
+        assert!(cname("Target.Example.com.").validate().is_ok());
+        assert!(cname("*.example.com").validate().is_err());
         assert!(
             RecordData::Txt {
                 value: "x".repeat(2049)

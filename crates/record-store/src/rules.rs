@@ -194,12 +194,10 @@ pub fn check_ttl(owner: &str, ttl: u32) -> Result<(), RuleViolation> {
     }
 }
 
-/// Whether the normalised `name` is `origin` or below it.
+/// Whether the normalised `name` is `origin` or below it, by whole labels
+/// ([`domain_name::is_at_or_below`]).
 pub fn is_at_or_below(name: &str, origin: &str) -> bool {
-    name == origin
-        || name
-            .strip_suffix(origin)
-            .is_some_and(|head| head.ends_with('.'))
+    domain_name::is_at_or_below(name, origin)
 }
 
 /// The zone of `zones` (normalised origins) that holds the normalised `owner`: the

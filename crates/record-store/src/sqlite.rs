@@ -56,6 +56,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use domain_name::DomainName;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
@@ -330,7 +331,15 @@ fn unix_now() -> i64 {
 
 /// Whether `name` is already normalised (what the API hands the store).
 fn is_normalised(name: &str) -> bool {
-    crate::model::normalize_owner(name).is_ok_and(|n| n == name)
+    normal_name(name).is_some()
+}
+
+/// `name` as a [`DomainName`] if it is one already in the normal form (a wildcard
+/// owner included).
+fn normal_name(name: &str) -> Option<DomainName> {
+    DomainName::parse_dns(name)
+        .ok()
+        .filter(|parsed| parsed == name)
 }
 
 /// A `records` row: owner, type, data, ttl.

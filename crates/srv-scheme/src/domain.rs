@@ -1,42 +1,31 @@
-//! Domain names as the relay compares them: normalised ASCII, and allow-list patterns.
-//!
-//! [`normalize_host`] turns an HTTP `Host` value (or a configured name) into the one
-//! form every comparison uses: port and trailing dot stripped, IDNA (UTS 46) to ASCII,
-//! lowercase, each label 1–63 characters of letters, digits, `-` and `_`, the whole at
-//! most 253 characters. IP literals are not domain names and are refused.
-//! [`DomainPattern`] is one allow-list entry: an exact name or `*.suffix`.
+//! Domain names as the relay takes them from HTTP: [`normalize_host`] turns a `Host`
+//! value (or an absolute-form authority) into a [`DomainName`] by dropping surrounding
+//! whitespace and the port, then parsing with the workspace's one parser (the
+//! `domain-name` crate: IDNA to ASCII, lowercase, no trailing dot, checked labels, no
+//! wildcard, no IP literal). [`is_allowed`] checks a name against the allow-list of
+//! [`DomainPattern`]s. The name type and the pattern live in `domain-name`; they are
+//! re-exported here for the crates that read SRV records.
 
-use std::fmt;
-use std::str::FromStr;
+pub use domain_name::{DomainName, DomainPattern, NameError};
 
-/// Why a host value is not a usable domain name.
+/// Why a `Host` value is not a usable domain name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HostError {
-    /// Empty after stripping port and trailing dot.
-    #[error("empty host name")]
-    Empty,
-    /// An IP address literal, not a name.
-    #[error("an IP address is not a domain name")]
-    IpLiteral,
     /// The port part is not a number.
     #[error("invalid port in host")]
     BadPort,
-    /// IDNA processing refused the name.
-    #[error("not a valid internationalised domain name")]
-    Idna,
-    /// A label is empty, too long, or has a character outside `[a-z0-9_-]`.
-    #[error("invalid label {0:?}")]
-    BadLabel(String),
-    /// More than 253 characters.
-    #[error("name longer than 253 characters")]
-    TooLong,
+    /// The host part is not a domain name (an IP literal, a bad label, …).
+    #[error(transparent)]
+    Name(#[from] NameError),
 }
 
-/// Normalises a `Host` header value or configured name; see the module docs.
-pub fn normalize_host(raw: &str) -> Result<String, HostError> {
+/// Normalises a `Host` header value (`name[:port]`, any letter case, an optional
+/// trailing dot); see the module docs. A bracketed IPv6 literal is refused as an IP
+/// literal.
+pub fn normalize_host(raw: &str) -> Result<DomainName, HostError> {
     let raw = raw.trim();
     if raw.starts_with('[') {
-        return Err(HostError::IpLiteral);
+        return Err(NameError::IpLiteral.into());
     }
     let name = match raw.rsplit_once(':') {
         Some((name, port)) => {
@@ -47,83 +36,11 @@ pub fn normalize_host(raw: &str) -> Result<String, HostError> {
         }
         None => raw,
     };
-    let name = name.strip_suffix('.').unwrap_or(name);
-    if name.is_empty() {
-        return Err(HostError::Empty);
-    }
-    let ascii = if name.is_ascii() {
-        name.to_ascii_lowercase()
-    } else {
-        idna::domain_to_ascii(name).map_err(|_| HostError::Idna)?
-    };
-    if ascii.parse::<std::net::Ipv4Addr>().is_ok() {
-        return Err(HostError::IpLiteral);
-    }
-    if ascii.len() > 253 {
-        return Err(HostError::TooLong);
-    }
-    for label in ascii.split('.') {
-        let ok_chars = label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if label.is_empty() || label.len() > 63 || !ok_chars {
-            return Err(HostError::BadLabel(label.to_owned()));
-        }
-    }
-    Ok(ascii)
+    Ok(DomainName::parse(name)?)
 }
 
-/// One allow-list entry: `example.com` (that name only) or `*.example.com` (any name
-/// below it, at any depth, but not `example.com` itself).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum DomainPattern {
-    /// Exactly this name.
-    Exact(String),
-    /// Any name ending in `.` + this suffix.
-    Subdomains(String),
-}
-
-impl DomainPattern {
-    /// Whether the normalised `domain` matches.
-    pub fn matches(&self, domain: &str) -> bool {
-        match self {
-            Self::Exact(name) => domain == name,
-            Self::Subdomains(suffix) => domain
-                .strip_suffix(suffix.as_str())
-                .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
-        }
-    }
-
-    /// The name (or suffix) this pattern is anchored at.
-    pub fn base(&self) -> &str {
-        match self {
-            Self::Exact(name) | Self::Subdomains(name) => name,
-        }
-    }
-}
-
-impl FromStr for DomainPattern {
-    type Err = HostError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.strip_prefix("*.") {
-            Some(suffix) => Ok(Self::Subdomains(normalize_host(suffix)?)),
-            None => Ok(Self::Exact(normalize_host(s)?)),
-        }
-    }
-}
-
-impl fmt::Display for DomainPattern {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Exact(name) => f.write_str(name),
-            Self::Subdomains(suffix) => write!(f, "*.{suffix}"),
-        }
-    }
-}
-
-/// Whether any pattern in `allow` matches the normalised `domain`.
-pub fn is_allowed(allow: &[DomainPattern], domain: &str) -> bool {
+/// Whether any pattern in `allow` matches `domain`.
+pub fn is_allowed(allow: &[DomainPattern], domain: &DomainName) -> bool {
     allow.iter().any(|p| p.matches(domain))
 }
 
@@ -133,19 +50,15 @@ mod tests {
 
     #[test]
     fn normalises_host_values() {
-        assert_eq!(
-            normalize_host("WWW.Example.COM").unwrap(),
-            "www.example.com"
-        );
-        assert_eq!(
-            normalize_host("www.example.com.:80").unwrap(),
-            "www.example.com"
-        );
-        assert_eq!(
-            normalize_host("bücher.example").unwrap(),
-            "xn--bcher-kva.example"
-        );
-        assert_eq!(normalize_host("a_b.test").unwrap(), "a_b.test");
+        for (raw, normal) in [
+            ("WWW.Example.COM", "www.example.com"),
+            ("www.example.com.:80", "www.example.com"),
+            (" www.example.com:8080 ", "www.example.com"),
+            ("bücher.example", "xn--bcher-kva.example"),
+            ("a_b.test", "a_b.test"),
+        ] {
+            assert_eq!(normalize_host(raw).unwrap().as_str(), normal, "{raw:?}");
+        }
     }
 
     #[test]
@@ -157,28 +70,38 @@ mod tests {
             "a b.test",
             "[::1]:80",
             "127.0.0.1",
+            "127.0.0.1:80",
             "a.test:x",
             "a/b",
             "a.test:",
+            "a.test:123456",
+            "*.example.com",
         ] {
             assert!(normalize_host(bad).is_err(), "{bad:?} should be refused");
         }
+        assert_eq!(normalize_host("a.test:x"), Err(HostError::BadPort));
+        assert_eq!(
+            normalize_host("[::1]:80"),
+            Err(HostError::Name(NameError::IpLiteral))
+        );
         assert_eq!(
             normalize_host(&"a".repeat(64)),
-            Err(HostError::BadLabel("a".repeat(64)))
+            Err(HostError::Name(NameError::BadLabel("a".repeat(64))))
         );
     }
 
     #[test]
-    fn patterns_match_exact_and_subdomains() {
-        let exact: DomainPattern = "Example.com".parse().unwrap();
-        let wild: DomainPattern = "*.example.com".parse().unwrap();
-        assert!(exact.matches("example.com"));
-        assert!(!exact.matches("www.example.com"));
-        assert!(wild.matches("www.example.com"));
-        assert!(wild.matches("a.b.example.com"));
-        assert!(!wild.matches("example.com"));
-        assert!(!wild.matches("badexample.com"));
-        assert_eq!(wild.to_string(), "*.example.com");
+    fn the_allow_list_matches_exact_names_and_names_below() {
+        let allow: Vec<DomainPattern> = ["Example.com", "*.example.net"]
+            .iter()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        let host = |raw| normalize_host(raw).unwrap();
+        assert!(is_allowed(&allow, &host("example.com:80")));
+        assert!(!is_allowed(&allow, &host("www.example.com")));
+        assert!(is_allowed(&allow, &host("a.b.example.net")));
+        assert!(!is_allowed(&allow, &host("example.net")));
+        assert!(!is_allowed(&allow, &host("badexample.net")));
+        assert!(!is_allowed(&[], &host("example.com")));
     }
 }

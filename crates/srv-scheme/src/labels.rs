@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use domain_name::DomainName;
+
 /// The ACME challenge types the scheme covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Challenge {
@@ -52,46 +54,45 @@ impl Labels {
         }
     }
 
-    /// The fully qualified SRV owner name (with trailing dot) for `domain`.
-    ///
-    /// `domain` is expected in its normalised form (lowercase ASCII, no trailing dot);
-    /// a trailing dot is tolerated.
-    pub fn owner_name(&self, challenge: Challenge, domain: &str) -> String {
-        let domain = domain.strip_suffix('.').unwrap_or(domain);
-        format!("{}.{}.", self.label(challenge), domain)
+    /// The fully qualified SRV owner name (with trailing dot) for `domain`:
+    /// `_acme-challenge._tcp.www.example.com.`.
+    pub fn owner_name(&self, challenge: Challenge, domain: &DomainName) -> String {
+        format!("{}.{}", self.label(challenge), domain.to_fqdn_string())
     }
 }
 
-/// The proper ancestors of `domain`, nearest first, that still have at least
-/// `min_labels` labels.
+/// The proper ancestors of `domain` ([`DomainName::ancestors`]), nearest first, that
+/// still have at least `min_labels` labels.
 ///
 /// `www.a.example.com` with `min_labels = 2` gives `a.example.com`, `example.com`. The
 /// caller decides how far to go (the relay stops where its domain allow-list stops), so
 /// a walk never reaches a public suffix on its own.
-pub fn parent_names(domain: &str, min_labels: usize) -> impl Iterator<Item = &str> {
-    let domain = domain.strip_suffix('.').unwrap_or(domain);
-    let total = domain.split('.').count();
+pub fn parent_names(
+    domain: &DomainName,
+    min_labels: usize,
+) -> impl Iterator<Item = DomainName> + '_ {
     domain
-        .match_indices('.')
-        .map(move |(i, _)| &domain[i + 1..])
-        .enumerate()
-        .take_while(move |(i, _)| total - (i + 1) >= min_labels.max(1))
-        .map(|(_, name)| name)
+        .ancestors()
+        .take_while(move |parent| parent.label_count() >= min_labels.max(1))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn name(text: &str) -> DomainName {
+        text.parse().unwrap()
+    }
+
     #[test]
     fn owner_names_use_the_configured_labels() {
         let labels = Labels::default();
         assert_eq!(
-            labels.owner_name(Challenge::Http01, "www.example.com"),
+            labels.owner_name(Challenge::Http01, &name("www.example.com")),
             "_acme-challenge._tcp.www.example.com."
         );
         assert_eq!(
-            labels.owner_name(Challenge::TlsAlpn01, "www.example.com."),
+            labels.owner_name(Challenge::TlsAlpn01, &name("WWW.example.com.")),
             "_acme-tls-alpn._tcp.www.example.com."
         );
         let custom = Labels {
@@ -99,17 +100,19 @@ mod tests {
             ..Labels::default()
         };
         assert_eq!(
-            custom.owner_name(Challenge::Http01, "a.test"),
+            custom.owner_name(Challenge::Http01, &name("a.test")),
             "_acme-http._tcp.a.test."
         );
     }
 
     #[test]
     fn parent_names_stop_at_the_minimum() {
-        let parents: Vec<_> = parent_names("www.a.example.com", 2).collect();
+        let parents: Vec<_> = parent_names(&name("www.a.example.com"), 2).collect();
         assert_eq!(parents, ["a.example.com", "example.com"]);
-        assert_eq!(parent_names("example.com", 2).count(), 0);
-        let all: Vec<_> = parent_names("a.b.c.", 1).collect();
+        assert_eq!(parent_names(&name("example.com"), 2).count(), 0);
+        let all: Vec<_> = parent_names(&name("a.b.c."), 1).collect();
+        assert_eq!(all, ["b.c", "c"]);
+        let all: Vec<_> = parent_names(&name("a.b.c"), 0).collect();
         assert_eq!(all, ["b.c", "c"]);
     }
 }

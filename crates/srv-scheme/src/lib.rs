@@ -8,7 +8,9 @@
 //!
 //! This crate knows three things about such records:
 //!
-//! - [`domain`]: the one normalised form of a domain name, and allow-list patterns.
+//! - [`domain`]: a `Host` value as a [`DomainName`] (the workspace's one domain-name
+//!   type, from the `domain-name` crate, re-exported with its allow-list pattern), and
+//!   the allow-list check.
 //! - [`labels`]: which owner name to query for a domain and a challenge type
 //!   ([`Labels::owner_name`]), with both labels configurable, and the parent names to
 //!   try when walking up is enabled ([`labels::parent_names`]).
@@ -26,6 +28,6 @@ pub mod domain;
 pub mod labels;
 pub mod ordering;
 
-pub use domain::{DomainPattern, HostError, normalize_host};
+pub use domain::{DomainName, DomainPattern, HostError, NameError, normalize_host};
 pub use labels::{Challenge, Labels};
 pub use ordering::{MAX_SRV_RECORDS, Selection, SrvRecord, order_targets};

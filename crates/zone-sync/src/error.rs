@@ -4,7 +4,6 @@
 use std::error::Error;
 
 use dns_server::{ZoneError, ZoneSyntaxError};
-use hickory_proto::ProtoError;
 use record_store::StoreError;
 
 /// Why zone specs could not be built from `[[dns.zones]]`, or a snapshot from the
@@ -23,9 +22,10 @@ pub enum ZoneSyncError {
         origin: String,
         /// The name that failed.
         name: String,
-        /// hickory's reason.
+        /// Why: the domain-name parser's reason ([`domain_name::NameError`]), or
+        /// hickory's.
         #[source]
-        source: ProtoError,
+        source: Box<dyn Error + Send + Sync>,
     },
     /// A zone's `zone_file` could not be read or is not a valid zone.
     #[error("{key} (zone {origin})")]

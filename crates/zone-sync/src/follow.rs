@@ -270,8 +270,8 @@ fn build(mirror: &Mirror, specs: &[ZoneSpec], changed: Option<Vec<String>>) -> S
     let report = |owner: &str| changed.as_ref().is_none_or(|set| set.contains(owner));
     let (snapshot, skipped) = Snapshot::build(specs, mirror.dns_records(report), mirror.serial);
     for record in &skipped {
-        let name = record.record.name.to_ascii().to_ascii_lowercase();
-        if report(name.strip_suffix('.').unwrap_or(&name)) {
+        let owner = crate::names::from_dns(&record.record.name).ok();
+        if owner.is_none_or(|owner| report(owner.as_str())) {
             tracing::warn!(%record, "stored record not served");
         }
     }

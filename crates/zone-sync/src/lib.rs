@@ -17,7 +17,8 @@
 //!    of zone files too). [`origin_text`] is a zone origin as the management API
 //!    compares names.
 //! 2. [`stored_records`]: a stored record ([`record_store::Record`]) becomes a hickory
-//!    DNS record ([`to_dns_record`]).
+//!    DNS record ([`to_dns_record`]), and back. Names cross between hickory's `Name`
+//!    and the workspace's one [`domain_name::DomainName`] in `names.rs` only.
 //! 3. [`follow`]: [`StoreFollower::load`] reads every stored record into a compact
 //!    mirror and builds the first [`dns_server::Snapshot`] from the zone specs and the
 //!    mirror, held by a [`dns_server::Authority`] that the server answers from.
@@ -37,6 +38,7 @@
 
 mod error;
 pub mod follow;
+mod names;
 pub mod push;
 pub mod stored_records;
 pub mod updates;

@@ -131,10 +131,10 @@ async fn push_changes(
 
 /// Adds every owned record the primary lacks.
 async fn reconcile(target: &PushTarget, store: &dyn RecordStore) -> Result<(), String> {
-    let zone_text = target.zone.to_ascii();
-    let zone_text = zone_text.trim_end_matches('.').to_ascii_lowercase();
+    let zone =
+        crate::names::from_dns(&target.zone).map_err(|e| format!("zone {}: {e}", target.zone))?;
     let owned = store
-        .records_under(&zone_text)
+        .records_under(zone.as_str())
         .await
         .map_err(|e| format!("reading the store: {e}"))?;
     let mut rrsets: BTreeMap<(Name, RecordType), Vec<Record>> = BTreeMap::new();

@@ -1,16 +1,17 @@
 //! Stored records ([`record_store::Record`]) as DNS records for the server's snapshot.
 
-use std::str::FromStr;
-
+use domain_name::DomainName;
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record};
 use record_store::RecordData;
+
+use crate::names;
 
 /// The DNS record for a stored one (`owner`, `ttl`, `data`, the parts of a
 /// [`record_store::Record`]); `None` if a stored name (the owner, a CNAME or SRV target)
 /// does not parse. A TXT value longer than 255 bytes is split into character-strings.
 pub fn to_dns_record(owner: &str, ttl: u32, data: &RecordData) -> Option<Record> {
-    let name = |text: &str| Name::from_str(&format!("{}.", text.trim_end_matches('.'))).ok();
+    let name = |text: &str| names::to_dns(&DomainName::parse_dns(text).ok()?).ok();
     let owner = name(owner)?;
     let data = match data {
         RecordData::A { address } => RData::A(A(*address)),
@@ -38,15 +39,20 @@ pub fn to_dns_record(owner: &str, ttl: u32, data: &RecordData) -> Option<Record>
 /// joined); the reason when the store cannot hold it (its type, or a value the store's
 /// validation refuses).
 pub fn from_dns_record(record: &Record) -> Result<record_store::Record, String> {
-    let text = |name: &Name| {
-        let text = name.to_ascii().to_ascii_lowercase();
-        text.strip_suffix('.').unwrap_or(&text).to_owned()
+    let owner = names::from_dns(&record.name)
+        .map_err(|reason| format!("owner {}: {reason}", record.name))?
+        .into_string();
+    let what = || format!("{owner} {}", record.record_type());
+    let target = |name: &Name| {
+        names::from_dns(name)
+            .map(DomainName::into_string)
+            .map_err(|reason| format!("{}: target {name}: {reason}", what()))
     };
     let data = match &record.data {
         RData::A(a) => RecordData::A { address: a.0 },
         RData::AAAA(aaaa) => RecordData::Aaaa { address: aaaa.0 },
         RData::CNAME(cname) => RecordData::Cname {
-            target: text(&cname.0),
+            target: target(&cname.0)?,
         },
         RData::SRV(srv) => RecordData::Srv {
             priority: srv.priority,
@@ -55,7 +61,7 @@ pub fn from_dns_record(record: &Record) -> Result<record_store::Record, String> 
             target: if srv.target.is_root() {
                 ".".to_owned()
             } else {
-                text(&srv.target)
+                target(&srv.target)?
             },
         },
         RData::TXT(txt) => RecordData::Txt {
@@ -72,11 +78,8 @@ pub fn from_dns_record(record: &Record) -> Result<record_store::Record, String> 
             ));
         }
     };
-    let owner = text(&record.name);
-    record_store::model::normalize_owner(&owner)
-        .map_err(|reason| format!("owner {owner:?}: {reason}"))?;
     data.validate()
-        .map_err(|reason| format!("{owner} {}: {reason}", data.record_type()))?;
+        .map_err(|reason| format!("{}: {reason}", what()))?;
     Ok(record_store::Record {
         owner,
         ttl: record.ttl,
@@ -113,6 +116,29 @@ mod tests {
             [255, 255, 90]
         );
         assert_eq!(character_strings(""), [""]);
+    }
+
+    /// An owner may be a wildcard (the store may hold one; the store decides whether it
+    /// is written), a target never: it names a host. A CNAME to `*.example.test` used to
+    /// be taken from an UPDATE although the API refused it.
+    #[test]
+    fn owners_may_be_wildcards_targets_may_not() {
+        let cname = |owner: &str, target: &str| {
+            let name = |text: &str| Name::from_ascii(text).unwrap();
+            Record::from_rdata(name(owner), 60, RData::CNAME(CNAME(name(target))))
+        };
+        let stored = from_dns_record(&cname("*.Example.TEST.", "Target.example.test.")).unwrap();
+        assert_eq!(stored.owner, "*.example.test");
+        assert_eq!(
+            stored.data,
+            RecordData::Cname {
+                target: "target.example.test".into()
+            }
+        );
+        let refused = from_dns_record(&cname("www.example.test.", "*.example.test.")).unwrap_err();
+        assert!(refused.contains("www.example.test CNAME"), "{refused}");
+        let back = to_dns_record(&stored.owner, stored.ttl, &stored.data).unwrap();
+        assert_eq!(back.name.to_ascii(), "*.example.test.");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use dns_server::tsig::TsigKey;
 use dns_server::{
     KeyGrant, Keyring, Prerequisite, StaticKeyring, UpdateHandler, UpdateOperation, UpdateRequest,
 };
+use domain_name::DomainName;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 use record_store::{RecordQuotas, RecordStore, StoreError, UpdateRcode, WriteContext};
@@ -152,10 +153,11 @@ fn rcode(rcode: UpdateRcode) -> ResponseCode {
     }
 }
 
-/// A name as the store spells owners: lowercase, no trailing dot.
+/// A name as the store spells owners ([`DomainName::parse_dns`]'s normal form). A name
+/// that is no domain name stays as hickory spells it: the store then refuses it as
+/// malformed (FORMERR), and a key lookup finds no key by it.
 fn owner_text(name: &Name) -> String {
-    let text = name.to_ascii().to_ascii_lowercase();
-    text.strip_suffix('.').unwrap_or(&text).to_owned()
+    crate::names::from_dns(name).map_or_else(|_| name.to_ascii(), DomainName::into_string)
 }
 
 /// The store's type for `record_type`, if it holds such records.

@@ -10,6 +10,7 @@ use config::DnsConfig;
 use dns_server::notify::NotifyTarget;
 use dns_server::tsig::TsigKey;
 use dns_server::{KeyGrant, StaticKeyring, ZoneServices};
+use domain_name::DomainName;
 use hickory_proto::rr::Name;
 
 /// The `[[dns.tsig_keys]]` of `dns` (already validated), each allowed to transfer when
@@ -114,10 +115,7 @@ pub fn zone_services(
     }
 }
 
-/// A key name as the keyring compares it: lowercase, fully qualified.
+/// A key name as the keyring compares it: the normal form, fully qualified.
 fn key_name(text: &str) -> Option<Name> {
-    let normal = srv_scheme::normalize_host(text).ok()?;
-    let mut name = Name::from_ascii(normal).ok()?;
-    name.set_fqdn(true);
-    Some(name)
+    crate::names::to_dns(&DomainName::parse(text).ok()?).ok()
 }

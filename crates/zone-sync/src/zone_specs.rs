@@ -3,23 +3,23 @@
 //! by dns-server's zone-text reader ([`dns_server::parse_records`], which reads zone files
 //! too), so static records have one parser whichever way they are given.
 
-use std::str::FromStr;
-
 use config::{DnsConfig, ZoneConfig};
 use dns_server::ZoneSpec;
+use domain_name::DomainName;
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name, Record};
 
-use crate::ZoneSyncError;
+use crate::{ZoneSyncError, names};
 
 /// The TTL of a `records` line that gives none.
 pub const STATIC_RECORD_DEFAULT_TTL: u32 = 3600;
 
-/// A zone origin as the API compares names: IDNA to ASCII, lowercase, no trailing dot
-/// (the configuration was validated, so normalisation succeeds).
+/// A zone origin as the API compares names: the normal form of [`DomainName`] (IDNA to
+/// ASCII, lowercase, no trailing dot). The configuration was validated, so the origin
+/// parses; a text that does not is returned as it is, and holds no owner (a normalised
+/// owner is never at or below it).
 pub fn origin_text(origin: &str) -> String {
-    srv_scheme::normalize_host(origin)
-        .unwrap_or_else(|_| origin.trim_end_matches('.').to_ascii_lowercase())
+    DomainName::parse(origin).map_or_else(|_| origin.to_owned(), DomainName::into_string)
 }
 
 /// The zone specifications for every configured zone, in order. An error names the
@@ -93,17 +93,18 @@ impl ConfiguredZone<'_> {
         format!("dns.zones[{}].{field}", self.index)
     }
 
-    /// The absolute name for the configuration text `name` at key `field` (a trailing
-    /// dot is optional; IDNA names are converted to ASCII).
+    /// The absolute name for the configuration text `name` at key `field`: a domain
+    /// name ([`DomainName::parse`]: a trailing dot optional, IDNA names converted to
+    /// ASCII, no wildcard).
     fn absolute(&self, field: &str, name: &str) -> Result<Name, ZoneSyncError> {
-        Name::from_str(&format!("{}.", origin_text(name))).map_err(|source| {
-            ZoneSyncError::ZoneName {
-                key: self.key(field),
-                origin: self.zone.origin.clone(),
-                name: name.to_owned(),
-                source,
-            }
-        })
+        let error = |source: Box<dyn std::error::Error + Send + Sync>| ZoneSyncError::ZoneName {
+            key: self.key(field),
+            origin: self.zone.origin.clone(),
+            name: name.to_owned(),
+            source,
+        };
+        let parsed = DomainName::parse(name).map_err(|e| error(Box::new(e)))?;
+        names::to_dns(&parsed).map_err(|e| error(Box::new(e)))
     }
 
     /// `label.origin`, the default of the key `field`.
@@ -114,7 +115,7 @@ impl ConfiguredZone<'_> {
                 key: self.key(field),
                 origin: self.zone.origin.clone(),
                 name: format!("{label}.{}", origin_text(&self.zone.origin)),
-                source,
+                source: Box::new(source),
             })
     }
 

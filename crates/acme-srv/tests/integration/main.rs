@@ -8,3 +8,4 @@ mod dns_process;
 mod relay_process;
 mod reload_process;
 mod router_process;
+mod validation_methods;

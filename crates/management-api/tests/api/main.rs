@@ -9,6 +9,7 @@
 )]
 
 mod acme_dns;
+mod challenges;
 mod credentials;
 mod harness;
 mod hostile_clients;
@@ -18,3 +19,4 @@ mod records;
 mod request_hygiene;
 mod schemathesis;
 mod tsig_keys;
+mod zone_text;

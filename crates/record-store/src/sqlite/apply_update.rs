@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sqlx::sqlite::SqliteConnection;
 
 use super::write_checks::{self, QuotaCheck};
-use super::{bump_serial, is_normalised, read_serial_in, stored_form};
+use super::{bump_serial, normal_name, read_serial_in, stored_form};
 use crate::StoreError;
 use crate::model::{RecordData, RecordType};
 use crate::rules::{self, WriteContext};
@@ -161,7 +161,9 @@ fn prescan(update: &Update) -> Result<(), StoreError> {
         .chain(update.prerequisites.iter().map(Prerequisite::owner))
         .chain(update.operations.iter().map(UpdateOperation::owner));
     for name in names {
-        if !is_normalised(name) || name.starts_with('*') {
+        // A wildcard owner is a name the store may hold, but UPDATE does not write one:
+        // the DNS server matches a `*` label literally (docs/dns.md).
+        if normal_name(name).is_none_or(|name| name.is_wildcard()) {
             return Err(malformed(format!("{name:?} is not a name the store holds")));
         }
     }

@@ -11,6 +11,7 @@
 
 use std::str::FromStr;
 
+use domain_name::DomainName;
 use sqlx::sqlite::SqliteConnection;
 
 use super::stored_form;
@@ -24,17 +25,17 @@ const OWNER_IN_ORIGIN: &str = "(?1 = origin OR (length(?1) > length(origin) \
 
 /// Makes `counted_zones` hold exactly `zones`; when that changes the list, recounts the
 /// records of every zone (a scan of `records`, once per change of the configuration). The
-/// origins are compared normalised (lowercase, no trailing dot), so callers spelling the
-/// same zones differently do not make the store recount. An empty `zones` leaves the
-/// table as it is.
+/// origins are compared normalised ([`DomainName::parse`]), so callers spelling the same
+/// zones differently do not make the store recount; a text that is no domain name can
+/// hold no owner and is left out. An empty `zones` leaves the table as it is.
 pub(super) async fn sync_counted_zones(
     conn: &mut SqliteConnection,
     zones: &[String],
 ) -> Result<(), StoreError> {
     let mut wanted: Vec<String> = zones
         .iter()
-        .map(|zone| zone.trim_end_matches('.').to_ascii_lowercase())
-        .filter(|zone| !zone.is_empty())
+        .filter_map(|zone| DomainName::parse(zone).ok())
+        .map(DomainName::into_string)
         .collect();
     if wanted.is_empty() {
         return Ok(());
