@@ -89,3 +89,21 @@ ratio() {
 acme_srv_listen() {
     grep -o "listening for $2 on [^ \"]*" "$1" | head -1 | awk '{print $5}'
 }
+
+# wrk_summary FILE: the figures of one wrk run's output, on one line:
+# requests/s, p50 ms, p99 ms (nan without --latency), requests, non-2xx/3xx answers,
+# socket errors (connect + read + write + timeout).
+wrk_summary() {
+    awk '
+        function ms(v,   n) { n = v + 0
+            if (v ~ /us$/) return n / 1000; if (v ~ /ms$/) return n
+            if (v ~ /m$/) return n * 60000; if (v ~ /s$/) return n * 1000; return n }
+        /Requests\/sec:/ { rps = $2 }
+        $1 == "50%" { p50 = ms($2) }
+        $1 == "99%" { p99 = ms($2) }
+        / requests in / { reqs = $1 }
+        /Non-2xx or 3xx responses:/ { non = $NF }
+        /Socket errors:/ { gsub(",", ""); se = $4 + $6 + $8 + $10 }
+        END { if (rps == "") rps = 0; if (reqs == "") reqs = 0
+              print rps, (p50 == "" ? "nan" : p50), (p99 == "" ? "nan" : p99), reqs, non + 0, se + 0 }' "$1"
+}

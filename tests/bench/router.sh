@@ -670,18 +670,7 @@ run_wrk_once() {
     read -r a1 r1 < <(nginx_status)
     [ "$rc" = 0 ] || { cat "$out" >&2; die "wrk failed (exit $rc): wrk $*"; }
     alive "$s" "${PID_OF[$s]}" "${LOG_OF[$s]}"
-    read -r W_RPS W_P50 W_P99 W_REQS W_NON2XX W_SOCKERR < <(awk '
-        function ms(v,   n) { n = v + 0
-            if (v ~ /us$/) return n / 1000; if (v ~ /ms$/) return n
-            if (v ~ /m$/) return n * 60000; if (v ~ /s$/) return n * 1000; return n }
-        /Requests\/sec:/ { rps = $2 }
-        $1 == "50%" { p50 = ms($2) }
-        $1 == "99%" { p99 = ms($2) }
-        / requests in / { reqs = $1 }
-        /Non-2xx or 3xx responses:/ { non = $NF }
-        /Socket errors:/ { gsub(",", ""); se = $4 + $6 + $8 + $10 }
-        END { if (rps == "") rps = 0; if (reqs == "") reqs = 0
-              print rps, (p50 == "" ? "nan" : p50), (p99 == "" ? "nan" : p99), reqs, non + 0, se + 0 }' "$out")
+    read -r W_RPS W_P50 W_P99 W_REQS W_NON2XX W_SOCKERR < <(wrk_summary "$out")
     [ "$W_REQS" -gt 0 ] || { cat "$out" >&2; die "wrk completed no request: wrk $*"; }
     [ $(( W_NON2XX * 100 )) -le "$W_REQS" ] ||
         { cat "$out" >&2; die "$W_NON2XX of $W_REQS responses were not 2xx/3xx: wrk $*"; }
