@@ -428,6 +428,11 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=
 # A sparse file: the page cache serves zeros without disk space or I/O.
 truncate -s "$(( BULK_MIB * 1048576 ))" "$W/backend/www/big"
 BULK_BYTES=$(( BULK_MIB * 1048576 ))
+# nginx's worker drops to an unprivileged user when started as root: it must reach the
+# file even when OUT_DIR is a private temporary folder (mktemp -d, mode 700: --smoke).
+chmod a+x "$OUT_DIR" "$W" "$W/backend"
+chmod a+rx "$W/backend/www"
+chmod a+r "$W/backend/www/big"
 
 # nginx 1.22 (Debian 12) has no `http2 on;` (1.25.1): the listen parameter does the same.
 http2_listen="ssl http2"
