@@ -57,13 +57,23 @@ async fn notify_target(authority: Arc<Authority>, target: NotifyTarget) {
         let snapshot = authority.snapshot();
         let serial = snapshot.serial();
         let mut pending: BTreeSet<Name> = snapshot.origins().cloned().collect();
+        // Each NOTIFY carries the zone's new SOA (RFC 1996 §3.7), so a secondary that
+        // already has that serial need not ask.
+        let soas: Vec<(Name, Option<hickory_proto::rr::Record>)> = pending
+            .iter()
+            .map(|zone| (zone.clone(), snapshot.soa(zone)))
+            .collect();
         drop(snapshot);
         let mut pause = FIRST_RETRY_INTERVAL;
         let mut round = 0u32;
         while !pending.is_empty() {
             round += 1;
             for zone in pending.clone() {
-                match notify_once(&target, &zone).await {
+                let soa = soas
+                    .iter()
+                    .find(|(z, _)| *z == zone)
+                    .and_then(|(_, soa)| soa.clone());
+                match notify_once(&target, &zone, soa).await {
                     Ok(()) => {
                         tracing::info!(secondary = %target.addr, %zone, serial, "NOTIFY acknowledged");
                         metrics::counter!("acme_srv_dns_notify_total", "result" => "acknowledged")
@@ -97,8 +107,13 @@ async fn notify_target(authority: Arc<Authority>, target: NotifyTarget) {
     }
 }
 
-/// Sends one NOTIFY for `zone` and waits for its acknowledgement.
-async fn notify_once(target: &NotifyTarget, zone: &Name) -> Result<(), String> {
+/// Sends one NOTIFY for `zone` (with its SOA in the answer section when given) and waits
+/// for its acknowledgement.
+async fn notify_once(
+    target: &NotifyTarget,
+    zone: &Name,
+    soa: Option<hickory_proto::rr::Record>,
+) -> Result<(), String> {
     let bind: SocketAddr = if target.addr.is_ipv4() {
         ([0, 0, 0, 0], 0).into()
     } else {
@@ -113,6 +128,9 @@ async fn notify_once(target: &NotifyTarget, zone: &Name) -> Result<(), String> {
     let mut message = Message::new(id, MessageType::Query, OpCode::Notify);
     message.metadata.authoritative = true;
     message.add_query(Query::query(zone.clone(), RecordType::SOA));
+    if let Some(soa) = soa {
+        message.add_answer(soa);
+    }
     let mut wire = message.to_vec().map_err(|e| e.to_string())?;
     if let Some(key) = &target.key {
         // A request is signed like a first response without a prior MAC.
