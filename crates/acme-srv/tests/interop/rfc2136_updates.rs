@@ -316,35 +316,61 @@ async fn pebble_for(srv: &AcmeSrv) -> anyhow::Result<Pebble> {
     .await
 }
 
+/// The RFC 2136 clients that obtain a certificate here.
+#[derive(Clone, Copy)]
+enum Client {
+    Certbot,
+    Lego,
+}
+
+/// `client` obtains a dns-01 certificate for `<name>.acme.test` from pebble, writing its
+/// TXT record into acme-srv by RFC 2136 with a key scoped to that challenge name.
+async fn obtain_by_rfc2136(client: Client) -> anyhow::Result<()> {
+    let name = match client {
+        Client::Certbot => "certbot",
+        Client::Lego => "lego",
+    };
+    programs::require(name)?;
+    let dir = tempfile::tempdir()?;
+    let srv = start_dns_and_api(dir.path()).await?;
+    let domain = format!("{name}.{ZONE}");
+    let key = create_key(
+        &srv,
+        &format!("{name}-key.{ZONE}"),
+        &format!("_acme-challenge.{domain}"),
+    )
+    .await?;
+    let pebble = pebble_for(&srv).await?;
+    let dns = srv.addr("dns-udp");
+    let cert = match client {
+        Client::Certbot => certbot::obtain_dns01_rfc2136(&pebble, &domain, dns, as_key(&key)).await,
+        Client::Lego => lego::obtain_dns01_rfc2136(&pebble, &domain, dns, as_key(&key)).await,
+    }
+    .map_err(|e| {
+        e.context(format!(
+            "--- acme-srv ---\n{}\n--- pebble ---\n{}",
+            srv.log_text(),
+            pebble.output()
+        ))
+    })?;
+    crate::harness::assert_certificate_for(&cert, &domain)?;
+    // The record went in by UPDATE, signed with the key.
+    let line = srv
+        .wait_for_log("dns update", Duration::from_secs(5))
+        .await?;
+    ensure!(
+        line.contains(&key.0) && line.contains("rcode=No Error"),
+        "{line}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn certbot_dns_rfc2136_gets_a_certificate() -> anyhow::Result<()> {
     if programs::interop_opted_out() {
         return Ok(());
     }
-    programs::require("certbot")?;
-    let dir = tempfile::tempdir()?;
-    let srv = start_dns_and_api(dir.path()).await?;
-    let domain = format!("certbot.{ZONE}");
-    let key = create_key(
-        &srv,
-        &format!("certbot-key.{ZONE}"),
-        &format!("_acme-challenge.{domain}"),
-    )
-    .await?;
-    let pebble = pebble_for(&srv).await?;
-    let cert = certbot::obtain_dns01_rfc2136(&pebble, &domain, srv.addr("dns-tcp"), as_key(&key))
-        .await
-        .map_err(|e| {
-            e.context(format!(
-                "--- acme-srv ---\n{}\n--- pebble ---\n{}",
-                srv.log_text(),
-                pebble.output()
-            ))
-        })?;
-    crate::harness::assert_certificate_for(&cert, &domain)?;
-    srv.wait_for_log("dns update", Duration::from_secs(5))
-        .await?;
-    Ok(())
+    obtain_by_rfc2136(Client::Certbot).await
 }
 
 #[tokio::test]
@@ -352,26 +378,5 @@ async fn lego_rfc2136_gets_a_certificate() -> anyhow::Result<()> {
     if programs::interop_opted_out() {
         return Ok(());
     }
-    programs::require("lego")?;
-    let dir = tempfile::tempdir()?;
-    let srv = start_dns_and_api(dir.path()).await?;
-    let domain = format!("lego.{ZONE}");
-    let key = create_key(
-        &srv,
-        &format!("lego-key.{ZONE}"),
-        &format!("_acme-challenge.{domain}"),
-    )
-    .await?;
-    let pebble = pebble_for(&srv).await?;
-    let cert = lego::obtain_dns01_rfc2136(&pebble, &domain, srv.addr("dns-udp"), as_key(&key))
-        .await
-        .map_err(|e| {
-            e.context(format!(
-                "--- acme-srv ---\n{}\n--- pebble ---\n{}",
-                srv.log_text(),
-                pebble.output()
-            ))
-        })?;
-    crate::harness::assert_certificate_for(&cert, &domain)?;
-    Ok(())
+    obtain_by_rfc2136(Client::Lego).await
 }
