@@ -200,6 +200,19 @@ impl SqliteStore {
 }
 
 impl Connections {
+    /// Runs the one-row write `sql` with `?1` bound to `key` in its own durable
+    /// transaction; whether a row matched.
+    async fn update_one(&self, sql: &str, key: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let found = sqlx::query(sql)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(found > 0)
+    }
+
     fn journal_rows(&self) -> i64 {
         self.journal_rows.load(Ordering::Relaxed)
     }
@@ -797,14 +810,8 @@ impl Connections {
     }
 
     async fn revoke_key(&self, id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let found = sqlx::query("UPDATE api_keys SET revoked = 1 WHERE id = ?1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(found > 0)
+        self.update_one("UPDATE api_keys SET revoked = 1 WHERE id = ?1", id)
+            .await
     }
 
     async fn create_tsig_key(&self, key: &NewTsigKey) -> Result<TsigKeyInfo, StoreError> {
@@ -874,14 +881,11 @@ impl Connections {
     }
 
     async fn revoke_tsig_key(&self, name: &str) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let found = sqlx::query("UPDATE tsig_keys SET revoked = 1, secret = x'' WHERE name = ?1")
-            .bind(name)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(found > 0)
+        self.update_one(
+            "UPDATE tsig_keys SET revoked = 1, secret = x'' WHERE name = ?1",
+            name,
+        )
+        .await
     }
 
     async fn create_registration(&self, registration: &Registration) -> Result<(), StoreError> {
