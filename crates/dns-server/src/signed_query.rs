@@ -11,10 +11,13 @@ use hickory_server::net::xfer::Protocol;
 use crate::authority::Authority;
 use crate::services::{Sender, ZoneServices, finish_response};
 
-/// Whether `raw` ends with a TSIG record (checked only when it has additional records,
-/// so the common query pays one comparison).
+/// Whether `raw` ends with a TSIG record. The general path calls this for every query
+/// with additional records (any EDNS query), so the message is parsed only when it
+/// holds the bytes of a TSIG record's type and class (250, ANY) somewhere.
 pub(crate) fn is_signed(raw: &[u8]) -> bool {
-    raw.get(10..12).is_some_and(|count| count != [0, 0]) && crate::tsig::is_signed(raw)
+    raw.get(10..12).is_some_and(|count| count != [0, 0])
+        && raw.windows(4).any(|w| w == [0, 250, 0, 255])
+        && crate::tsig::is_signed(raw)
 }
 
 /// The answer to the signed query `raw`; `None` when nothing is to be sent.
