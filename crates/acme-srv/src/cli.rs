@@ -61,6 +61,9 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Bring up a lab on loopback: DNS with a demo domain, the API, the relay, the
+    /// router and pebble; `--issue lego|certbot` gets a certificate end to end.
+    Lab(crate::lab_command::LabArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -22,6 +22,7 @@
 mod admin;
 mod cli;
 mod client;
+mod lab_command;
 mod listen;
 mod logging;
 mod reload;
@@ -74,6 +75,7 @@ fn main() -> std::process::ExitCode {
         Command::Config {
             command: ConfigCommand::Check { file },
         } => check_config(&file),
+        Command::Lab(args) => lab_command::run(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
