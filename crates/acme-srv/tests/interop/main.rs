@@ -61,6 +61,7 @@ mod certbot_http01;
 mod delegation;
 mod failover;
 mod https_behind_router;
+mod lab;
 mod lego_http01;
 mod lego_tls_alpn01;
 mod push_to_primary;
