@@ -64,6 +64,9 @@ pub(crate) enum Command {
     /// Bring up a lab on loopback: DNS with a demo domain, the API, the relay, the
     /// router and pebble; `--issue lego|certbot` gets a certificate end to end.
     Lab(crate::lab_command::LabArgs),
+    /// Validate one http-01 or tls-alpn-01 challenge by Let's Encrypt's rules (Boulder):
+    /// exit 0 when a CA would accept it, else say why.
+    Validate(crate::validate_command::ValidateArgs),
 }
 
 #[derive(Debug, Subcommand)]

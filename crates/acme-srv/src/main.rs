@@ -10,6 +10,8 @@
 //! - `acme-srv records …`, `acme-srv keys …`, `acme-srv tsig-keys …`: a client of the
 //!   management API.
 //! - `acme-srv config check FILE`: loads and validates a configuration file.
+//! - `acme-srv validate http-01|tls-alpn-01 DOMAIN …`: one validation by Boulder's rules
+//!   ([`validator`]).
 //!
 //! Layout: [`cli`] holds the clap definitions and how flags override the file;
 //! [`serve`] runs the parts with one runtime, one metrics registry and one shutdown (the
@@ -27,6 +29,7 @@ mod listen;
 mod logging;
 mod reload;
 mod serve;
+mod validate_command;
 
 use clap::Parser;
 
@@ -76,6 +79,7 @@ fn main() -> std::process::ExitCode {
             command: ConfigCommand::Check { file },
         } => check_config(&file),
         Command::Lab(args) => lab_command::run(&args),
+        Command::Validate(args) => validate_command::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -13,6 +13,8 @@
 //! - [`programs`]: the real programs used for interop (pebble, lego, certbot, nginx),
 //!   found on the machine or failing with a clear message.
 //! - [`tls`]: a throwaway CA and server certificate, and ClientHellos built to order.
+//! - [`tls_alpn_responder`]: a tls-alpn-01 responder with the RFC 8737 certificate,
+//!   standing in for an ACME client behind the router.
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
@@ -22,3 +24,4 @@ pub mod dns_server;
 pub mod programs;
 pub mod recording_target;
 pub mod tls;
+pub mod tls_alpn_responder;

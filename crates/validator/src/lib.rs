@@ -38,6 +38,7 @@ mod perspective;
 mod problem;
 pub mod quorum;
 mod redirect;
+mod report;
 mod srv_targets;
 mod tls_alpn01;
 mod tls_client;

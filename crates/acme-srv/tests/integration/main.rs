@@ -8,4 +8,5 @@ mod dns_process;
 mod relay_process;
 mod reload_process;
 mod router_process;
+mod validate_process;
 mod validation_methods;
