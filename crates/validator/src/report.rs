@@ -21,7 +21,15 @@ impl Outcome {
             } else {
                 "passed"
             };
-            let _ = writeln!(out, "  {} ({}): {state}", perspective.name, perspective.rir);
+            let from = perspective
+                .source
+                .map(|s| format!(", from {s}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {} ({}{from}): {state}",
+                perspective.name, perspective.rir
+            );
             if let Some(srv) = &perspective.srv {
                 match &srv.fallback {
                     Some(why) => {

@@ -98,6 +98,9 @@ pub struct PerspectiveReport {
     pub name: String,
     /// The RIR this perspective stands for.
     pub rir: &'static str,
+    /// The source address it connects from, when one is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<std::net::IpAddr>,
     /// Why it failed; `None` when it passed.
     pub problem: Option<Problem>,
     /// What it contacted.
@@ -199,6 +202,7 @@ impl Validator {
             reports.push(run.await.unwrap_or_else(|e| PerspectiveReport {
                 name: format!("remote-{}", i + 1),
                 rir: RIRS[i % RIRS.len()],
+                source: None,
                 problem: Some(Problem::new(
                     crate::problem::ProblemKind::ServerInternal,
                     format!("Secondary validation RPC failed: {e}"),
@@ -253,9 +257,11 @@ impl Validator {
                 None,
             )
         });
+        let sources = &self.shared.options.perspective_sources;
         PerspectiveReport {
             name,
             rir,
+            source: (!sources.is_empty()).then(|| sources[index % sources.len()]),
             problem: result.err(),
             records,
             srv,
