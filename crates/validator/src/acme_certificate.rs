@@ -189,6 +189,30 @@ fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// Made by `openssl req -x509` with the SAN and a critical acmeIdentifier holding
+    /// SHA-256("token.thumbprint"), plus the key identifiers and basic constraints
+    /// openssl adds (Boulder accepts extensions beyond the two it requires).
+    const OPENSSL_CERTIFICATE: &[u8] =
+        include_bytes!("../fuzz/corpus/challenge_certificate/seed-rfc8737");
+
+    #[test]
+    fn an_openssl_made_challenge_certificate_passes_for_its_key_authorization_only() {
+        assert_eq!(
+            check(OPENSSL_CERTIFICATE, "www.example.com", "token.thumbprint"),
+            Ok(())
+        );
+        assert_eq!(
+            check(OPENSSL_CERTIFICATE, "WWW.Example.com", "token.thumbprint"),
+            Err(
+                "Received certificate with unexpected identifiers (\"www.example.com\"): \"SAN \
+             extension does not match expected bytes\""
+                    .to_owned()
+            )
+        );
+        let other = check(OPENSSL_CERTIFICATE, "www.example.com", "token.other");
+        assert!(other.is_err_and(|e| e.contains("but expected")));
+    }
+
     #[test]
     fn the_san_bytes_are_those_go_marshals() {
         assert_eq!(

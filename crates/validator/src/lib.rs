@@ -32,6 +32,8 @@
 mod acme_certificate;
 mod addresses;
 mod dial;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod http01;
 mod options;
 mod perspective;
