@@ -66,6 +66,13 @@ pub(crate) async fn check(ctx: &Context, domain_addresses: &[IpAddr]) -> Step {
             "the validation of a made-up token passed{used}: something answers every token with its own text"
         )),
         Some(problem) => match problem.kind {
+            ProblemKind::Unauthorized if server_error(&problem.detail) => Finding::error(
+                format!(
+                    "the CA's request reached port {port}{used} but got a server error: {}",
+                    problem.detail
+                ),
+                "Make the relay reach the target (see the relay and targets steps): a CA fails on this status.",
+            ),
             ProblemKind::Unauthorized => Finding::ok(format!(
                 "the CA's request got an HTTP answer{used}, as expected for a made-up token: {}",
                 problem.detail
@@ -91,4 +98,12 @@ pub(crate) async fn check(ctx: &Context, domain_addresses: &[IpAddr]) -> Step {
         },
     };
     Step::new(StepId::Ca, title, vec![finding])
+}
+
+/// Whether Boulder's detail ends with a 5xx status (`...: 502`).
+fn server_error(detail: &str) -> bool {
+    detail
+        .rsplit_once(": ")
+        .and_then(|(_, status)| status.trim().parse::<u16>().ok())
+        .is_some_and(|status| (500..600).contains(&status))
 }

@@ -143,6 +143,13 @@ async fn a_dead_target() {
     );
     // The relay's own answer, with the id of its log line.
     assert!(harness::messages(&report, StepId::Relay).contains("its log line has id="));
+    // A CA gets through to the relay, and fails on its 502.
+    harness::assert_step(
+        &report,
+        StepId::Ca,
+        Status::Error,
+        "Make the relay reach the target",
+    );
 }
 
 #[tokio::test]
