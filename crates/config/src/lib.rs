@@ -167,6 +167,8 @@ pub struct LimitsConfig {
     /// Connections to targets and apps in use at once (challenges in progress and
     /// proxied requests); beyond it the relay answers 503 at once.
     pub max_target_connections: u32,
+    /// Target answers kept for reuse at most (see `relay.timeouts.answer_reuse`).
+    pub max_reused_answers: usize,
 }
 
 impl Default for LimitsConfig {
@@ -177,6 +179,7 @@ impl Default for LimitsConfig {
             max_header_bytes: 8 * 1024,
             max_response_bytes: 1024,
             max_target_connections: 1024,
+            max_reused_answers: 4096,
         }
     }
 }
@@ -201,6 +204,11 @@ pub struct TimeoutsConfig {
     /// challenge to the same address; zero closes it after every answer.
     #[serde(with = "humantime_serde")]
     pub target_idle: Duration,
+    /// How long a target's 200 answer to a challenge is given to later requests for the
+    /// same domain and token (a CA's remote perspectives arrive just after its primary);
+    /// requests arriving while one is at the target wait for it. Zero turns both off.
+    #[serde(with = "humantime_serde")]
+    pub answer_reuse: Duration,
 }
 
 impl Default for TimeoutsConfig {
@@ -211,6 +219,7 @@ impl Default for TimeoutsConfig {
             response_body: Duration::from_secs(5),
             total: Duration::from_secs(15),
             target_idle: Duration::from_secs(2),
+            answer_reuse: Duration::from_secs(5),
         }
     }
 }

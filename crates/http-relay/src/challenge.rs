@@ -8,15 +8,18 @@
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use domain_name::DomainName;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use srv_scheme::{Challenge, Selection, SrvRecord};
 use target_resolver::SrvAnswer;
 
+use crate::answer_reuse::{self, ChallengeKey, Claim, SharedAnswer, TargetSet};
 use crate::forward::{self, AttemptLimits};
 use crate::inbound::Inbound;
 use crate::reply::{Body, full, text};
@@ -63,7 +66,44 @@ fn refusal(status: StatusCode, reason: &'static str, detail: String) -> Refusal 
 /// How a challenge ended: the target's answer, or the relay's own.
 enum Outcome {
     Answered(Response<Body>),
+    /// The target's answer.
+    Target {
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+    },
+    /// A target's 200 answer given to every requester of a burst.
+    Shared(Arc<SharedAnswer>),
     Refused(Refusal),
+}
+
+/// Whether the answer came from this request's own exchange with the target.
+#[derive(Debug, Clone, Copy)]
+enum Reuse {
+    /// It did (or the relay answered itself).
+    None,
+    /// It waited for the same challenge's exchange in progress.
+    Coalesced,
+    /// A 200 answer kept from a moment ago.
+    Kept,
+}
+
+impl Reuse {
+    fn label(self) -> &'static str {
+        match self {
+            Self::None => "-",
+            Self::Coalesced => "coalesced",
+            Self::Kept => "kept",
+        }
+    }
+}
+
+/// The response every requester of a burst gets: the same status, headers and body.
+fn shared_response(answer: &SharedAnswer) -> Response<Body> {
+    let mut response = Response::new(full(answer.body.clone()));
+    *response.status_mut() = answer.status;
+    response.headers_mut().clone_from(&answer.headers);
+    response
 }
 
 /// What the lookup phase decided.
@@ -82,13 +122,10 @@ pub async fn relay(
     token: &str,
 ) -> Response<Body> {
     let started = Instant::now();
-    let Some(_slot) = relay.target_slot() else {
-        tracing::warn!(domain = %inbound.host, client = %inbound.client, "every target-connection slot is in use: 503");
-        return crate::reply::busy();
-    };
     let total = relay.limits.total;
-    let outcome = tokio::time::timeout(total, relay_within_deadline(relay, req, inbound)).await;
-    let (outcome, target, addr) = match outcome {
+    let outcome =
+        tokio::time::timeout(total, relay_within_deadline(relay, req, inbound, token)).await;
+    let (outcome, target, addr, reuse) = match outcome {
         Ok(done) => done,
         Err(_) => (
             Outcome::Refused(refusal(
@@ -98,10 +135,23 @@ pub async fn relay(
             )),
             None,
             None,
+            Reuse::None,
         ),
     };
     let (response, detail, id) = match outcome {
         Outcome::Answered(response) => (response, None, None),
+        Outcome::Shared(answer) => (shared_response(&answer), None, None),
+        Outcome::Target {
+            status,
+            headers,
+            body,
+        } => {
+            // The target may speak HTTP/1.0; the client gets our own version.
+            let mut response = Response::new(full(body));
+            *response.status_mut() = status;
+            *response.headers_mut() = headers;
+            (response, None, None)
+        }
         Outcome::Refused(refused) => {
             let id = relay.request_id();
             let mut response = text(refused.status, refused.reason);
@@ -121,6 +171,7 @@ pub async fn relay(
         status = response.status().as_u16(),
         duration_ms = started.elapsed().as_millis() as u64,
         id = %OrDash(id),
+        reuse = %reuse.label(),
         detail = %OrDash(detail),
         "relayed challenge"
     );
@@ -143,11 +194,71 @@ async fn relay_within_deadline(
     relay: &Relay,
     req: &Request<Incoming>,
     inbound: &Inbound,
-) -> (Outcome, Option<String>, Option<SocketAddr>) {
+    token: &str,
+) -> (Outcome, Option<String>, Option<SocketAddr>, Reuse) {
     let targets = match plan(relay, &inbound.host).await {
         Plan::Targets(targets) => targets,
-        Plan::Refuse(refused) => return (Outcome::Refused(refused), None, None),
+        Plan::Refuse(refused) => return (Outcome::Refused(refused), None, None, Reuse::None),
     };
+    let key = ChallengeKey::new(&inbound.host, token, req.method() == Method::HEAD);
+    let leader = match relay.answer_reuse.claim(&key, &TargetSet::of(&targets)) {
+        Claim::Kept(answer) => return kept(answer, Reuse::Kept),
+        Claim::Wait(done) => match answer_reuse::wait(done).await {
+            Some(answer) => return kept(answer, Reuse::Coalesced),
+            // The exchange in flight ended without a 200: this request tries alone.
+            None => None,
+        },
+        Claim::Lead(leader) => Some(leader),
+        Claim::Alone => None,
+    };
+    let Some(_slot) = relay.target_slot() else {
+        tracing::warn!(domain = %inbound.host, client = %inbound.client, "every target-connection slot is in use: 503");
+        return (
+            Outcome::Answered(crate::reply::busy()),
+            None,
+            None,
+            Reuse::None,
+        );
+    };
+    let (outcome, target, addr) = try_targets(relay, req, inbound, targets).await;
+    match (outcome, leader, target, addr) {
+        (
+            Outcome::Target {
+                status: StatusCode::OK,
+                headers,
+                body,
+            },
+            Some(leader),
+            Some(target),
+            Some(addr),
+        ) => {
+            let answer = leader.answered(StatusCode::OK, headers, body, target.clone(), addr);
+            (
+                Outcome::Shared(answer),
+                Some(target),
+                Some(addr),
+                Reuse::None,
+            )
+        }
+        (outcome, _, target, addr) => (outcome, target, addr, Reuse::None),
+    }
+}
+
+fn kept(
+    answer: Arc<SharedAnswer>,
+    reuse: Reuse,
+) -> (Outcome, Option<String>, Option<SocketAddr>, Reuse) {
+    let (target, addr) = (answer.target.clone(), answer.addr);
+    (Outcome::Shared(answer), Some(target), Some(addr), reuse)
+}
+
+/// Tries `targets` in order until one answers.
+async fn try_targets(
+    relay: &Relay,
+    req: &Request<Incoming>,
+    inbound: &Inbound,
+    targets: Vec<SrvRecord>,
+) -> (Outcome, Option<String>, Option<SocketAddr>) {
     // The same request head goes to every address tried.
     let mut request_head = Vec::with_capacity(REQUEST_HEAD_CAPACITY);
     forwarded_headers::write_challenge_head(
@@ -209,12 +320,12 @@ async fn relay_within_deadline(
             .await
             {
                 Ok(answer) => {
-                    // The target may speak HTTP/1.0; the client gets our own version.
-                    let mut response = Response::new(full(answer.body));
-                    *response.status_mut() = answer.status;
-                    *response.headers_mut() = answer.headers;
                     return (
-                        Outcome::Answered(response),
+                        Outcome::Target {
+                            status: answer.status,
+                            headers: answer.headers,
+                            body: answer.body,
+                        },
                         Some(target.target),
                         Some(checked),
                     );

@@ -30,6 +30,7 @@
 //! listeners the caller bound (port 0 in tests) until a shutdown future completes.
 #![forbid(unsafe_code)]
 
+mod answer_reuse;
 pub mod challenge;
 pub mod forward;
 pub mod forwarded_headers;

@@ -22,6 +22,7 @@ use rand::rngs::StdRng;
 use srv_scheme::{DomainPattern, Labels, Selection, SrvRecord};
 use target_resolver::{ResolveError, TargetPolicy, TargetResolver};
 
+use crate::answer_reuse::AnswerReuse;
 use crate::relay_metrics::RelayMetrics;
 use crate::target_pool::TargetPool;
 
@@ -80,6 +81,8 @@ pub struct Relay {
     pub(crate) apps: Option<Apps>,
     pub(crate) metrics: RelayMetrics,
     pub(crate) target_pool: TargetPool,
+    /// Challenge exchanges in flight and 200 answers kept, shared by a CA's burst.
+    pub(crate) answer_reuse: AnswerReuse,
     /// The bounds of the relay's client connections (`[relay.connections]`).
     pub(crate) bounds: Arc<ListenerBounds>,
     /// One permit per target or app connection in use (`max_target_connections`).
@@ -192,6 +195,10 @@ impl Relay {
             apps,
             metrics: RelayMetrics::default(),
             target_pool: TargetPool::new(relay.timeouts.target_idle),
+            answer_reuse: AnswerReuse::new(
+                relay.timeouts.answer_reuse,
+                relay.limits.max_reused_answers,
+            ),
             bounds,
             target_slots: Arc::new(tokio::sync::Semaphore::new(
                 relay.limits.max_target_connections as usize,

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod burst;
 mod connections;
 mod dns_answers;
 mod failover;
