@@ -67,6 +67,10 @@ pub(crate) enum Command {
     /// Validate one http-01 or tls-alpn-01 challenge by Let's Encrypt's rules (Boulder):
     /// exit 0 when a CA would accept it, else say why.
     Validate(crate::validate_command::ValidateArgs),
+    /// Walk what a CA and acme-srv will do for DOMAIN, step by step (DNS, CAA, SRV,
+    /// configuration, targets, relay, router, CA): ok / warning / error, each problem with
+    /// its fix. Exit 0 ok, 1 warnings, 2 errors, 3 cannot check.
+    Check(crate::check_command::CheckArgs),
 }
 
 #[derive(Debug, Subcommand)]

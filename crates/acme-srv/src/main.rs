@@ -10,8 +10,12 @@
 //! - `acme-srv records …`, `acme-srv keys …`, `acme-srv tsig-keys …`: a client of the
 //!   management API.
 //! - `acme-srv config check FILE`: loads and validates a configuration file.
+//! - `acme-srv lab`: DNS, API, relay, router and pebble on loopback with a demo domain
+//!   ([`lab`]); `--issue lego|certbot` gets a certificate end to end.
 //! - `acme-srv validate http-01|tls-alpn-01 DOMAIN …`: one validation by Boulder's rules
 //!   ([`validator`]).
+//! - `acme-srv check DOMAIN …`: what a CA and acme-srv will do for a domain, step by
+//!   step, each problem with its fix ([`setup_check`]).
 //!
 //! Layout: [`cli`] holds the clap definitions and how flags override the file;
 //! [`serve`] runs the parts with one runtime, one metrics registry and one shutdown (the
@@ -22,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod check_command;
 mod cli;
 mod client;
 mod lab_command;
@@ -80,6 +85,7 @@ fn main() -> std::process::ExitCode {
         } => check_config(&file),
         Command::Lab(args) => lab_command::run(&args),
         Command::Validate(args) => validate_command::run(args),
+        Command::Check(args) => return check_command::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 //! by `http-relay`'s own integration tests; here the real process is driven.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
+mod check_process;
 mod config_cli;
 mod dns_process;
 mod relay_process;
