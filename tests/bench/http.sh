@@ -408,6 +408,12 @@ default = "http://127.0.0.1:$TARGET_PORT"
 [relay.limits]
 requests_per_second_per_client = 0
 
+[relay.timeouts]
+# wrk repeats one token: with answer reuse on (the default) every request after the
+# first would be answered from the kept answer. Benchmarks 1-3 measure the relay's
+# exchange with the target, so reuse is off here; tests/bench/burst.sh measures it.
+answer_reuse = "0s"
+
 [relay.connections]
 max = $MAX_CONNS
 # Every load generator connects from 127.0.0.1: one client.
