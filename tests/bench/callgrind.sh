@@ -52,6 +52,8 @@ instructions() {
 listen = ["127.0.0.1:0"]
 other_requests = "not-found"
 limits = { requests_per_second_per_client = 0 }
+# One token repeated: the relay's exchange is what is counted, not a kept answer.
+timeouts = { answer_reuse = "0s" }
 [challenge]
 allow_domains = ["*.bench.test"]
 [targets]
