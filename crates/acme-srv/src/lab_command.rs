@@ -29,7 +29,12 @@ pub(crate) struct LabArgs {
     issue: Option<AcmeClient>,
     /// The challenge the client answers with --issue: http-01 (through the relay) or
     /// tls-alpn-01 (through the router; lego only).
-    #[arg(long, value_name = "CHALLENGE", default_value = "http-01")]
+    #[arg(
+        long,
+        value_name = "CHALLENGE",
+        default_value = "http-01",
+        requires = "issue"
+    )]
     challenge: Challenge,
 }
 

@@ -46,6 +46,10 @@
 //!   zone, a real Unbound recurses, the customer sets the SRV target with a scoped key,
 //!   and lego gets its certificate through the relay.
 //!
+//! And the lab ([`lab`]): the real `acme-srv lab --issue lego` (http-01 and
+//! tls-alpn-01) and `--issue certbot` print a pebble certificate for the demo domain,
+//! and `acme-srv lab` comes up, answers the demo's SRV records and stops on SIGINT.
+//!
 //! The programs (pebble, lego, certbot, nginx, haproxy) come from Debian packages. A
 //! missing program fails the test with a message naming the package; the only way to
 //! skip these tests is `ACME_SRV_SKIP_INTEROP=1`, and a skip is printed.
