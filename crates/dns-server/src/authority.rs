@@ -43,11 +43,15 @@ pub(crate) const OPT_LEN: usize = 11;
 /// - Otherwise AA is set (RA never): the RRset; or the CNAME chain (see
 ///   [`crate::MAX_CNAME_HOPS`]); NODATA or NXDOMAIN with the zone's SOA in the authority
 ///   section; for ANY, one RRset (RFC 8482).
+/// - An SRV, MX or NS RRset asked for itself (not through a CNAME, not for ANY) carries
+///   the A and AAAA RRsets of its targets in the same zone in the additional section
+///   (see [`crate::snapshot`]), as many targets' addresses as fit: the ones that do not
+///   fit are left out without setting TC (RFC 2181 §9), a target's A and AAAA together.
 /// - The question is echoed as received, byte for byte.
 /// - EDNS(0): when the query has an OPT record, the response has one too (DO bit copied).
 ///   Over UDP the response must fit the client's payload size, clamped to
-///   512..=[`MAX_UDP_PAYLOAD`], or 512 without EDNS; an answer that does not fit is replaced
-///   by header + question with TC set, never a partial RRset. The OPT advertises
+///   512..=[`MAX_UDP_PAYLOAD`], or 512 without EDNS; an answer section that does not fit is
+///   replaced by header + question with TC set, never a partial RRset. The OPT advertises
 ///   [`ADVERTISED_UDP_PAYLOAD`], or the client's clamped size when that is larger, because
 ///   hickory caps a UDP response at the size our OPT advertises. Over TCP the full answer
 ///   is sent.
@@ -262,6 +266,10 @@ impl Authority {
             );
             metadata.truncation = true;
             answer = Answer::default();
+        } else {
+            // Additional records that do not fit are left out, without TC (RFC 2181 §9):
+            // whole groups, so hickory never reaches the size limit (it would set TC).
+            answer.fit_additional(limit.saturating_sub(fixed));
         }
 
         count_query(request, metadata.response_code);
@@ -297,7 +305,7 @@ impl Prepared {
             self.answer.records(),
             self.answer.authority.as_ref(),
             iter::empty::<&Record>(),
-            iter::empty::<&Record>(),
+            self.answer.additional.iter(),
         )
     }
 }

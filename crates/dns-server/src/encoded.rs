@@ -8,10 +8,17 @@
 //! one encoding per RRset serves every query for it: [`crate::fast_path`] copies it after
 //! the client's own question, and the result is byte for byte what the general path
 //! (hickory's `MessageResponse`) sends.
+//!
+//! The same holds for an additional section (the addresses of SRV, MX and NS targets):
+//! [`encode_with_additional`] encodes it after the answer section in one pass, as
+//! hickory emits the sections of a response one after the other with one table of
+//! compression pointers, and notes where each group of records ends, so a response can
+//! stop after any group.
 
 use hickory_proto::rr::Record;
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
 
+use crate::table::NewAdditional;
 use crate::wire::MAX_NAME_LEN;
 
 /// Size of a DNS header.
@@ -47,6 +54,59 @@ pub(crate) fn encode_after_question<'r>(
     result.map_err(|e| e.to_string())?;
     buffer.drain(..answer_offset(key.len()));
     Ok(buffer)
+}
+
+/// Encodes `answers` as [`encode_after_question`] does, then the `groups` of additional
+/// records after them. Returns the answer bytes and the additional section (its bytes and,
+/// per group, the records and bytes up to its end).
+pub(crate) fn encode_with_additional(
+    key: &[u8],
+    record_type: u16,
+    answers: &[Record],
+    groups: &[Vec<Record>],
+) -> Result<(Vec<u8>, NewAdditional), String> {
+    let mut buffer = Vec::with_capacity(answer_offset(key.len()) + 256);
+    let mut ends = Vec::with_capacity(groups.len());
+    let mut answer_end = 0;
+    let mut encoder = BinEncoder::new(&mut buffer);
+    let result = (|| {
+        encoder.emit_vec(&[0; HEADER_LEN])?;
+        encoder.emit_vec(key)?;
+        encoder.emit_u16(record_type)?;
+        encoder.emit_u16(1)?;
+        encoder.store_label_pointer(HEADER_LEN, answer_offset(key.len()));
+        for record in answers {
+            record.emit(&mut encoder)?;
+        }
+        answer_end = encoder.offset();
+        let mut records = 0usize;
+        for group in groups {
+            for record in group {
+                record.emit(&mut encoder)?;
+            }
+            records += group.len();
+            ends.push((records, encoder.offset()));
+        }
+        Ok::<(), hickory_proto::ProtoError>(())
+    })();
+    result.map_err(|e| e.to_string())?;
+    let additional_bytes = buffer.split_off(answer_end);
+    buffer.drain(..answer_offset(key.len()));
+    let groups = ends
+        .into_iter()
+        .map(|(records, end)| {
+            let records = u16::try_from(records).map_err(|_| "too many additional records")?;
+            let end = u32::try_from(end - answer_end).map_err(|_| "additional section too long")?;
+            Ok((records, end))
+        })
+        .collect::<Result<_, &str>>()?;
+    Ok((
+        buffer,
+        NewAdditional {
+            bytes: additional_bytes,
+            groups,
+        },
+    ))
 }
 
 /// Decodes `count` records encoded by [`encode_after_question`] for a name of

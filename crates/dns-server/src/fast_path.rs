@@ -14,9 +14,11 @@
 //!
 //! The response is the client's header (ID, RD and CD kept; QR and AA set), the client's
 //! question bytes (so its letter case, "0x20", is kept), the stored section
-//! ([`crate::encoded`]) and, when the query had one, our OPT record. When it would not
-//! fit the client's UDP size, the general path answers (with TC). Everything else returns
-//! `None` and goes to the general path ([`crate::Authority`] through hickory).
+//! ([`crate::encoded`]), for an SRV, MX or NS RRset as many groups of its stored
+//! additional section (a target's A and AAAA) as fit the client's UDP size, and, when
+//! the query had one, our OPT record. When the answer section itself would not fit, the
+//! general path answers (with TC). Everything else returns `None` and goes to the general
+//! path ([`crate::Authority`] through hickory).
 
 use crate::authority::{ADVERTISED_UDP_PAYLOAD, MAX_UDP_PAYLOAD, OPT_LEN};
 use crate::encoded::HEADER_LEN;
@@ -122,16 +124,24 @@ pub(crate) fn answer(snapshot: &Snapshot, query: &[u8], out: &mut Vec<u8>) -> Op
 
     let key = &key[..name_len];
     let zone = snapshot.zone_for(key)?;
-    let (rcode, answers, authorities, section): (u16, u16, u16, &[u8]) = match zone.table.get(key) {
-        None => (RCODE_NXDOMAIN, 0, 1, zone.negative_tails.get(name_len)?),
-        Some(node) => match node.get(qtype) {
-            Some(set) if set.flags & FLAG_GENERAL_ONLY == 0 => (0, set.count, 0, set.bytes),
-            Some(_) => return None,
-            None if node.get(TYPE_CNAME).is_some() => return None,
-            None => (0, 0, 1, zone.negative_tails.get(name_len)?),
-        },
-    };
-    let total = question_end + section.len() + edns.map_or(0, |_| OPT_LEN);
+    let opt_len = edns.map_or(0, |_| OPT_LEN);
+    let (rcode, answers, authorities, additionals, section): (u16, u16, u16, u16, &[u8]) =
+        match zone.table.get(key) {
+            None => (RCODE_NXDOMAIN, 0, 1, 0, zone.negative_tails.get(name_len)?),
+            Some(node) => match node.get(qtype) {
+                Some(set) if set.flags & FLAG_GENERAL_ONLY == 0 => {
+                    // Additional groups that do not fit are left out (no TC); an answer
+                    // section that does not fit is the general path's TC.
+                    let room = limit.checked_sub(question_end + opt_len)?;
+                    let (records, bytes) = set.up_to_group(set.groups_fitting(room)?);
+                    (0, set.count, 0, records, bytes)
+                }
+                Some(_) => return None,
+                None if node.get(TYPE_CNAME).is_some() => return None,
+                None => (0, 0, 1, 0, zone.negative_tails.get(name_len)?),
+            },
+        };
+    let total = question_end + section.len() + opt_len;
     if total > limit {
         return None;
     }
@@ -143,7 +153,7 @@ pub(crate) fn answer(snapshot: &Snapshot, query: &[u8], out: &mut Vec<u8>) -> Op
     out.extend_from_slice(&1u16.to_be_bytes());
     out.extend_from_slice(&answers.to_be_bytes());
     out.extend_from_slice(&authorities.to_be_bytes());
-    out.extend_from_slice(&u16::from(edns.is_some()).to_be_bytes());
+    out.extend_from_slice(&(additionals + u16::from(edns.is_some())).to_be_bytes());
     out.extend_from_slice(&query[HEADER_LEN..question_end]);
     out.extend_from_slice(section);
     if let Some((limit, dnssec_ok)) = edns {
@@ -199,6 +209,35 @@ _acme-challenge._tcp.www IN SRV 10 5 8080 acme-client
 _acme-challenge._tcp.www IN SRV 20 5 8080 acme-client.other.invalid.
 _acme-challenge.www IN TXT "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
 acme-client  IN A    192.0.2.80
+_acme-tls-alpn._tcp.www IN SRV 0 0 443 WWW
+_acme-tls-alpn._tcp.www IN SRV 1 0 443 acme-client
+_acme-tls-alpn._tcp.www IN SRV 2 0 443 www
+_acme-tls-alpn._tcp.www IN SRV 3 0 443 elsewhere.other.invalid.
+_acme-challenge._tcp.cn IN CNAME _acme-challenge._tcp.www
+_acme-challenge._tcp.many IN SRV 0 0 80 t0
+_acme-challenge._tcp.many IN SRV 0 0 80 t1
+_acme-challenge._tcp.many IN SRV 0 0 80 t2
+_acme-challenge._tcp.many IN SRV 0 0 80 t3
+_acme-challenge._tcp.many IN SRV 0 0 80 t4
+_acme-challenge._tcp.many IN SRV 0 0 80 t5
+_acme-challenge._tcp.many IN SRV 0 0 80 t6
+_acme-challenge._tcp.many IN SRV 0 0 80 t7
+t0 IN A 192.0.2.10
+t0 IN AAAA 2001:db8::10
+t1 IN A 192.0.2.11
+t1 IN AAAA 2001:db8::11
+t2 IN A 192.0.2.12
+t2 IN AAAA 2001:db8::12
+t3 IN A 192.0.2.13
+t3 IN AAAA 2001:db8::13
+t4 IN A 192.0.2.14
+t4 IN AAAA 2001:db8::14
+t5 IN A 192.0.2.15
+t5 IN AAAA 2001:db8::15
+t6 IN A 192.0.2.16
+t6 IN AAAA 2001:db8::16
+t7 IN A 192.0.2.17
+t7 IN AAAA 2001:db8::17
 "#;
 
     fn authority() -> Authority {
@@ -270,31 +309,52 @@ acme-client  IN A    192.0.2.80
     #[test]
     fn fast_answers_are_byte_identical_to_the_general_path() {
         let authority = authority();
+        // Name, type, answers, authorities, additionals.
         let questions = [
+            // The in-zone target's A; the other target is outside the zone.
             (
                 "_acme-challenge._tcp.www.example.test.",
                 RecordType::SRV,
                 2,
                 0,
+                1,
             ),
-            ("_acme-challenge.www.example.test.", RecordType::TXT, 1, 0),
-            ("www.example.test.", RecordType::A, 2, 0),
-            ("www.example.test.", RecordType::AAAA, 1, 0),
-            ("www.example.test.", RecordType::TXT, 1, 0),
-            ("www.example.test.", RecordType::MX, 1, 0),
-            ("example.test.", RecordType::SOA, 1, 0),
-            ("example.test.", RecordType::NS, 2, 0),
+            // www (A, A, AAAA) once although named twice and in another case, then
+            // acme-client's A.
+            (
+                "_acme-tls-alpn._tcp.www.example.test.",
+                RecordType::SRV,
+                4,
+                0,
+                4,
+            ),
+            (
+                "_acme-challenge.www.example.test.",
+                RecordType::TXT,
+                1,
+                0,
+                0,
+            ),
+            ("www.example.test.", RecordType::A, 2, 0, 0),
+            ("www.example.test.", RecordType::AAAA, 1, 0, 0),
+            ("www.example.test.", RecordType::TXT, 1, 0, 0),
+            // `mail` has no address.
+            ("www.example.test.", RecordType::MX, 1, 0, 0),
+            ("example.test.", RecordType::SOA, 1, 0, 0),
+            // ns1's A; ns2 is outside the zone.
+            ("example.test.", RecordType::NS, 2, 0, 1),
             // NODATA: a name with data, an empty non-terminal, a CNAME asked for itself.
-            ("www.example.test.", RecordType::SRV, 0, 1),
-            ("_tcp.www.example.test.", RecordType::A, 0, 1),
-            ("alias.example.test.", RecordType::CNAME, 1, 0),
+            ("www.example.test.", RecordType::SRV, 0, 1, 0),
+            ("_tcp.www.example.test.", RecordType::A, 0, 1, 0),
+            ("alias.example.test.", RecordType::CNAME, 1, 0, 0),
             // NXDOMAIN.
-            ("nope.example.test.", RecordType::A, 0, 1),
+            ("nope.example.test.", RecordType::A, 0, 1, 0),
             (
                 "_acme-challenge._tcp.nope.example.test.",
                 RecordType::SRV,
                 0,
                 1,
+                0,
             ),
         ];
         let mut cookie = edns(1232, false);
@@ -310,7 +370,7 @@ acme-client  IN A    192.0.2.80
             Some(cookie),
         ];
         let mut checked = 0;
-        for (qname, qtype, answers, authorities) in questions {
+        for (qname, qtype, answers, authorities, additionals) in questions {
             for name in [
                 qname.to_owned(),
                 qname.to_ascii_uppercase(),
@@ -334,13 +394,90 @@ acme-client  IN A    192.0.2.80
                         assert_eq!(reply.metadata.recursion_desired, rd);
                         assert_eq!(reply.answers.len(), answers, "{name} {qtype}");
                         assert_eq!(reply.authorities.len(), authorities, "{name} {qtype}");
+                        assert_eq!(reply.additionals.len(), additionals, "{name} {qtype}");
                         assert_eq!(reply.edns.is_some(), edns.is_some());
+                        assert!(!reply.metadata.truncation);
                         checked += 1;
                     }
                 }
             }
         }
-        assert_eq!(checked, 13 * 3 * 2 * 6);
+        assert_eq!(checked, 14 * 3 * 2 * 6);
+    }
+
+    #[test]
+    fn additional_records_that_do_not_fit_are_left_out_without_tc_on_both_paths() {
+        let authority = authority();
+        let qname = "_acme-challenge._tcp.many.example.test.";
+        let mut seen = Vec::new();
+        for edns in [
+            None,
+            Some(edns(512, false)),
+            Some(edns(600, false)),
+            Some(edns(700, true)),
+            Some(edns(1232, false)),
+        ] {
+            for name in [qname.to_owned(), mixed_case(qname)] {
+                let query = query(&name, RecordType::SRV, true, edns.clone());
+                let fast = fast(&authority, &query).expect("fast path");
+                let general = general(&authority, &query).unwrap();
+                assert_eq!(fast, general, "{name} {edns:?}");
+                let limit = edns.as_ref().map_or(512, |e| usize::from(e.max_payload()));
+                assert!(fast.len() <= limit, "{} > {limit}", fast.len());
+                let reply = Message::from_vec(&fast).unwrap();
+                assert!(!reply.metadata.truncation, "{edns:?}");
+                assert_eq!(reply.answers.len(), 8);
+                assert_eq!(reply.edns.is_some(), edns.is_some());
+                // Whole targets: A and AAAA together, in the order of the records.
+                let additionals = reply.additionals.len();
+                assert_eq!(additionals % 2, 0, "{edns:?}");
+                for (i, pair) in reply.additionals.chunks(2).enumerate() {
+                    assert_eq!(pair[0].name.to_ascii(), format!("t{i}.example.test."));
+                    assert_eq!(pair[0].record_type(), RecordType::A);
+                    assert_eq!(pair[1].name, pair[0].name);
+                    assert_eq!(pair[1].record_type(), RecordType::AAAA);
+                }
+                seen.push(additionals);
+            }
+        }
+        // 512 bytes without EDNS, then with EDNS (the OPT takes room), 600, 700, 1232.
+        assert_eq!(seen, [6, 6, 4, 4, 8, 8, 14, 14, 16, 16]);
+
+        // Over TCP everything goes.
+        let query = query(qname, RecordType::SRV, false, None);
+        let mut out = Vec::new();
+        assert!(authority.respond_message(
+            &query,
+            src(),
+            hickory_server::net::xfer::Protocol::Tcp,
+            &mut out
+        ));
+        assert_eq!(Message::from_vec(&out).unwrap().additionals.len(), 16);
+    }
+
+    #[test]
+    fn additional_addresses_follow_the_zone_and_stay_out_of_transfers() {
+        let authority = authority();
+        let snapshot = authority.current();
+        let owner = Name::from_str("_acme-challenge._tcp.www.example.test.").unwrap();
+        // A transfer or an inspection sees the RRset alone.
+        assert_eq!(snapshot.rrset(&owner, RecordType::SRV).unwrap().len(), 2);
+        assert!(
+            snapshot
+                .zone_rrsets(&Name::from_str("example.test.").unwrap())
+                .unwrap()
+                .all(|set| set.iter().all(|r| r.record_type() != RecordType::OPT))
+        );
+        // Through a CNAME or for ANY: no additional section.
+        for (qname, qtype) in [
+            ("_acme-challenge._tcp.www.example.test.", RecordType::ANY),
+            ("_acme-challenge._tcp.cn.example.test.", RecordType::SRV),
+        ] {
+            let reply = general(&authority, &query(qname, qtype, false, None)).unwrap();
+            let reply = Message::from_vec(&reply).unwrap();
+            assert!(!reply.answers.is_empty(), "{qname} {qtype}");
+            assert!(reply.additionals.is_empty(), "{qname} {qtype}");
+        }
     }
 
     #[test]

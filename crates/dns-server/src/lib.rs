@@ -23,8 +23,11 @@
 //!    `table.rs` name table: one buffer of entries keyed by lowercase wire name, with an
 //!    open-addressing index and a fast non-cryptographic hash (`wire.rs`). Every RRset is
 //!    stored once, already encoded as the answer section of a response (`encoded.rs`), and
-//!    so is each zone's negative-answer SOA, for every question length. The general
-//!    path's lookups (CNAME chains, ANY, inspection) decode the RRsets they need.
+//!    so is each zone's negative-answer SOA, for every question length. An SRV, MX or NS
+//!    RRset also carries its additional section, encoded right after it: the A and AAAA
+//!    of each of its targets in the same zone, a target's group at a time, so a response
+//!    can stop after any group that fits. The general path's lookups (CNAME chains, ANY,
+//!    inspection) decode the RRsets they need.
 //! 3. [`authority`]: [`Authority`] holds the current snapshot in an `ArcSwap`:
 //!    [`Authority::replace`] swaps in a new one atomically while queries keep reading the
 //!    old one. It is the general path: hickory parses the message, then the checks
@@ -32,8 +35,9 @@
 //!    limit and truncation, the OPT record, and the `acme_srv_dns_queries_total` metric.
 //! 4. `fast_path.rs`: the common UDP query (one question for a name in a zone, optional
 //!    plain OPT, answer an RRset, NODATA or NXDOMAIN) answered by copying the
-//!    pre-encoded section after the client's header and question, patching the ID, flags
-//!    and counts: no hickory parsing, no allocation, no lock. Its responses are byte for
+//!    pre-encoded section (and as many groups of additional records as fit, without TC)
+//!    after the client's header and question, patching the ID, flags and counts: no
+//!    hickory parsing, no allocation, no lock. Its responses are byte for
 //!    byte the general path's (tested); anything else falls back to the general path.
 //! 5. [`server`]: [`run`] serves an [`Authority`] on sockets the caller bound (port 0 in
 //!    tests) until a shutdown future completes. Each UDP socket has one task that drains

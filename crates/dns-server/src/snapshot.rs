@@ -9,6 +9,12 @@
 //! of a response ([`crate::encoded`]), into each zone's [`NameTable`]. The records are
 //! not kept in any other form: the general path decodes the few RRsets it needs.
 //!
+//! An SRV, MX or NS RRset is encoded with its additional section as well: the A and AAAA
+//! RRsets of each target that is in the same zone, in the order of the records, each
+//! target once (as BIND, Knot and NSD add them). They are taken from the records of the
+//! snapshot being built, so every build (zone-sync rebuilds the whole snapshot after each
+//! change) carries a target's current addresses in every RRset that names it.
+//!
 //! Building sorts references to the records (wire form: the zone specs' static records in
 //! place, the dynamic ones in one buffer) by owner and type instead of growing a map per
 //! name, so the transient memory is a few bytes per record.
@@ -22,7 +28,7 @@ use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordData, Re
 
 use crate::encoded::{self, NegativeTails};
 use crate::records::{self, WireRecord};
-use crate::table::{FLAG_GENERAL_ONLY, NameTable, NewSet, Set};
+use crate::table::{FLAG_GENERAL_ONLY, NameTable, NewAdditional, NewSet, Set};
 use crate::wire::{self, MAX_NAME_LEN};
 use crate::zone::ZoneSpec;
 
@@ -346,6 +352,7 @@ impl Snapshot {
         }
         if let Some(set) = node.get(qtype.into()) {
             answer.push(len, set);
+            answer.set_additional(len, set);
         } else if let Some(cname) = node.get(RecordType::CNAME.into()) {
             let target = answer.push(len, cname);
             self.follow(target, qtype, &mut answer);
@@ -409,6 +416,11 @@ pub(crate) struct Answer {
     pub(crate) authority: Option<Record>,
     /// Upper bound of the encoded size of the answer and authority records.
     pub(crate) wire_len: usize,
+    /// The additional section of a direct answer (an RRset with one, asked for itself).
+    pub(crate) additional: Vec<Record>,
+    /// Per group of `additional`: the records up to its end, and the exact encoded size
+    /// of the answer and additional sections up to there.
+    pub(crate) additional_groups: Vec<(usize, usize)>,
 }
 
 impl Answer {
@@ -441,6 +453,41 @@ impl Answer {
     /// The answer-section records, in order.
     pub(crate) fn records(&self) -> &[Record] {
         &self.records
+    }
+
+    /// The additional section of the RRset answered directly (the answer so far must be
+    /// exactly that RRset).
+    fn set_additional(&mut self, name_len: usize, set: Set<'_>) {
+        let groups = set.groups();
+        if groups == 0 {
+            return;
+        }
+        let (total, bytes) = set.up_to_group(groups);
+        let count = usize::from(set.count);
+        let Some(mut records) =
+            encoded::decode_after_question(name_len, bytes, count + usize::from(total))
+        else {
+            return;
+        };
+        self.additional = records.split_off(count);
+        self.additional_groups = (1..=groups)
+            .map(|group| {
+                let (records, bytes) = set.up_to_group(group);
+                (usize::from(records), bytes.len())
+            })
+            .collect();
+    }
+
+    /// Keeps the additional records of the most groups whose answer and additional
+    /// sections take at most `room` bytes (the answer itself is known to fit).
+    pub(crate) fn fit_additional(&mut self, room: usize) {
+        let keep = self
+            .additional_groups
+            .iter()
+            .take_while(|(_, len)| *len <= room)
+            .last()
+            .map_or(0, |(records, _)| *records);
+        self.additional.truncate(keep);
     }
 
     /// How many records are in the answer section.
@@ -592,7 +639,7 @@ impl<'s> ZoneBuilder<'s> {
             }
 
             for set in &by_type {
-                match encode_set(key, set) {
+                match encode_set(key, set, &records) {
                     Ok(new) => sets.push(new),
                     Err(error) => skip_all(
                         set.iter().map(|(r, _)| r),
@@ -682,9 +729,9 @@ const ROUND_TRIP_TYPES: [RecordType; 9] = [
     RecordType::SOA,
 ];
 
-/// One RRset: one TTL (the smallest), one owner spelling (the first record's), encoded
-/// as the answer to a question for `key`.
-fn encode_set(key: &[u8], set: &[(Rec<'_>, u32)]) -> Result<NewSet, String> {
+/// The records of one RRset as served: one TTL (the smallest), one owner spelling (the
+/// first record's).
+fn rrset_records(set: &[(Rec<'_>, u32)]) -> Result<Vec<Record>, String> {
     let ttl = set.iter().map(|(_, ttl)| *ttl).min().unwrap_or(0);
     let mut records = Vec::with_capacity(set.len());
     let mut owner: Option<Name> = None;
@@ -697,9 +744,99 @@ fn encode_set(key: &[u8], set: &[(Rec<'_>, u32)]) -> Result<NewSet, String> {
         }
         records.push(record);
     }
+    Ok(records)
+}
+
+/// The name an SRV, MX or NS record points to (the names whose addresses go into the
+/// additional section).
+fn target_of(record: &Record) -> Option<&Name> {
+    match &record.data {
+        RData::SRV(srv) => Some(&srv.target),
+        RData::MX(mx) => Some(&mx.exchange),
+        RData::NS(ns) => Some(&ns.0),
+        _ => None,
+    }
+}
+
+/// The additional section of an RRset: per distinct target (in record order) with
+/// addresses among `zone_records` (one zone's, sorted by [`Rec::cmp_owner_type`]), its A
+/// then its AAAA records, as they are served.
+fn additional_groups(answers: &[Record], zone_records: &[Rec<'_>]) -> Vec<Vec<Record>> {
+    let mut seen: Vec<Vec<u8>> = Vec::new();
+    let mut groups = Vec::new();
+    for target in answers.iter().filter_map(target_of) {
+        let mut key = [0; MAX_NAME_LEN];
+        let Some(len) = wire::key_of(&fqdn(target), &mut key) else {
+            continue;
+        };
+        let key = &key[..len];
+        if seen.iter().any(|k| k == key) {
+            continue;
+        }
+        seen.push(key.to_vec());
+        let lower = |b: &u8| b.to_ascii_lowercase();
+        let start = zone_records.partition_point(|rec| {
+            rec.owner()
+                .iter()
+                .map(lower)
+                .cmp(key.iter().copied())
+                .is_lt()
+        });
+        let at_target = zone_records[start..]
+            .iter()
+            .take_while(|rec| rec.owner().eq_ignore_ascii_case(key))
+            .count();
+        let node = &zone_records[start..start + at_target];
+        let mut group = Vec::new();
+        for record_type in [RecordType::A, RecordType::AAAA] {
+            let code = u16::from(record_type);
+            let of_type: Vec<Rec<'_>> = node
+                .iter()
+                .filter(|rec| rec.record_type == code)
+                .copied()
+                .collect();
+            if of_type.is_empty() {
+                continue;
+            }
+            if let Ok(records) = rrset_records(&dedup(&of_type)) {
+                group.extend(records);
+            }
+        }
+        if !group.is_empty() {
+            groups.push(group);
+        }
+    }
+    groups
+}
+
+/// One RRset encoded as the answer to a question for `key`; an SRV, MX or NS RRset with
+/// its additional section (the addresses of its targets among `zone_records`).
+fn encode_set(
+    key: &[u8],
+    set: &[(Rec<'_>, u32)],
+    zone_records: &[Rec<'_>],
+) -> Result<NewSet, String> {
+    let records = rrset_records(set)?;
     let record_type = set.first().map_or(0, |(rec, _)| rec.record_type);
     let count = u16::try_from(records.len()).map_err(|_| "too many records".to_owned())?;
-    let bytes = encoded::encode_after_question(key, record_type, &records)?;
+    let groups = if matches!(
+        RecordType::from(record_type),
+        RecordType::SRV | RecordType::MX | RecordType::NS
+    ) {
+        additional_groups(&records, zone_records)
+    } else {
+        Vec::new()
+    };
+    let (bytes, additional): (Vec<u8>, Option<NewAdditional>) = if groups.is_empty() {
+        (
+            encoded::encode_after_question(key, record_type, &records)?,
+            None,
+        )
+    } else {
+        let (bytes, additional) =
+            encoded::encode_with_additional(key, record_type, &records, &groups)?;
+        (bytes, Some(additional))
+    };
     let bound: usize = set.iter().map(|(rec, _)| rec.wire.len()).sum();
     let mut flags = 0;
     if !ROUND_TRIP_TYPES.contains(&RecordType::from(record_type)) {
@@ -715,6 +852,7 @@ fn encode_set(key: &[u8], set: &[(Rec<'_>, u32)]) -> Result<NewSet, String> {
         flags,
         bound: u32::try_from(bound).unwrap_or(u32::MAX),
         bytes,
+        additional,
     })
 }
 

@@ -11,6 +11,13 @@
 //! answer bytes`, little-endian. The answer bytes are the RRset exactly as hickory encodes
 //! it in the answer section of a response to a question for that name and type (see
 //! [`crate::encoded`]).
+//!
+//! An RRset with [`FLAG_ADDITIONAL`] (SRV, MX or NS whose targets have addresses in the
+//! zone) carries its additional section too: after `length` come `additional length (u32)
+//! | group count (u16)`, after the answer bytes the additional records as hickory encodes
+//! them right after that answer section, then one `records (u16) | end (u32)` per group
+//! (a target's A and AAAA RRsets), both counted from the start of the additional bytes,
+//! so a response can end after any group.
 
 use crate::wire;
 
@@ -18,7 +25,14 @@ use crate::wire;
 /// re-encode, so only the general path is byte-exact for it).
 pub(crate) const FLAG_GENERAL_ONLY: u8 = 1;
 
+/// The RRset carries an additional section (see the module documentation).
+pub(crate) const FLAG_ADDITIONAL: u8 = 2;
+
 const SET_HEADER: usize = 2 + 2 + 1 + 4 + 4;
+/// What follows [`SET_HEADER`] with [`FLAG_ADDITIONAL`].
+const ADDITIONAL_HEADER: usize = 4 + 2;
+/// One group's entry: cumulative records, cumulative end.
+const GROUP_LEN: usize = 2 + 4;
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -39,6 +53,54 @@ pub(crate) struct Set<'t> {
     pub(crate) bound: u32,
     /// The answer section (see the module documentation).
     pub(crate) bytes: &'t [u8],
+    /// The answer section followed by the additional section (`bytes` when there is
+    /// none).
+    with_additional: &'t [u8],
+    /// The groups of the additional section, [`GROUP_LEN`] bytes each.
+    groups: &'t [u8],
+}
+
+impl<'t> Set<'t> {
+    /// How many groups the additional section has (0 without one).
+    pub(crate) fn groups(&self) -> usize {
+        self.groups.len() / GROUP_LEN
+    }
+
+    /// After the first `groups` groups of the additional section: how many additional
+    /// records, and the answer and additional bytes up to there.
+    pub(crate) fn up_to_group(&self, groups: usize) -> (u16, &'t [u8]) {
+        let Some(entry) = groups
+            .checked_sub(1)
+            .and_then(|i| self.groups.get(i * GROUP_LEN..(i + 1) * GROUP_LEN))
+        else {
+            return (0, self.bytes);
+        };
+        let records = u16::from_le_bytes([entry[0], entry[1]]);
+        let end = u32::from_le_bytes([entry[2], entry[3], entry[4], entry[5]]) as usize;
+        let total = (self.bytes.len() + end).min(self.with_additional.len());
+        (records, &self.with_additional[..total])
+    }
+
+    /// The most groups whose answer and additional bytes are at most `room` long;
+    /// `None` when the answer alone is longer.
+    pub(crate) fn groups_fitting(&self, room: usize) -> Option<usize> {
+        if self.bytes.len() > room {
+            return None;
+        }
+        let mut fit = 0;
+        while fit < self.groups() && self.up_to_group(fit + 1).1.len() <= room {
+            fit += 1;
+        }
+        Some(fit)
+    }
+}
+
+/// The additional section of an RRset to insert.
+pub(crate) struct NewAdditional {
+    /// The records as encoded after the answer section.
+    pub(crate) bytes: Vec<u8>,
+    /// Per group: records and end in `bytes`, both cumulative.
+    pub(crate) groups: Vec<(u16, u32)>,
 }
 
 /// An RRset to insert.
@@ -48,6 +110,8 @@ pub(crate) struct NewSet {
     pub(crate) flags: u8,
     pub(crate) bound: u32,
     pub(crate) bytes: Vec<u8>,
+    /// With [`FLAG_ADDITIONAL`] in `flags`.
+    pub(crate) additional: Option<NewAdditional>,
 }
 
 /// A name in the table: its RRsets, by type code.
@@ -83,14 +147,37 @@ fn read_set(bytes: &[u8]) -> Option<(Set<'_>, usize)> {
         u32::from_le_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
     };
     let len = usize::try_from(u32_at(9)).ok()?;
+    let flags = header[4];
+    if flags & FLAG_ADDITIONAL == 0 {
+        let answer = bytes.get(SET_HEADER..SET_HEADER + len)?;
+        let set = Set {
+            record_type: u16_at(0),
+            count: u16_at(2),
+            flags,
+            bound: u32_at(5),
+            bytes: answer,
+            with_additional: answer,
+            groups: &[],
+        };
+        return Some((set, SET_HEADER + len));
+    }
+    let extra = bytes.get(SET_HEADER..SET_HEADER + ADDITIONAL_HEADER)?;
+    let additional_len =
+        usize::try_from(u32::from_le_bytes([extra[0], extra[1], extra[2], extra[3]])).ok()?;
+    let groups = usize::from(u16::from_le_bytes([extra[4], extra[5]]));
+    let start = SET_HEADER + ADDITIONAL_HEADER;
+    let sections_end = start + len + additional_len;
+    let end = sections_end + groups * GROUP_LEN;
     let set = Set {
         record_type: u16_at(0),
         count: u16_at(2),
-        flags: header[4],
+        flags,
         bound: u32_at(5),
-        bytes: bytes.get(SET_HEADER..SET_HEADER + len)?,
+        bytes: bytes.get(start..start + len)?,
+        with_additional: bytes.get(start..sections_end)?,
+        groups: bytes.get(sections_end..end)?,
     };
-    Some((set, SET_HEADER + len))
+    Some((set, end))
 }
 
 impl NameTable {
@@ -144,13 +231,35 @@ impl NameTable {
         self.data.extend_from_slice(key);
         self.data.push(set_count);
         for set in sets {
+            let additional = set.additional.as_ref().filter(|a| {
+                !a.groups.is_empty()
+                    && u16::try_from(a.groups.len()).is_ok()
+                    && u32::try_from(a.bytes.len()).is_ok()
+            });
+            let flags = match additional {
+                Some(_) => set.flags | FLAG_ADDITIONAL,
+                None => set.flags & !FLAG_ADDITIONAL,
+            };
             self.data.extend_from_slice(&set.record_type.to_le_bytes());
             self.data.extend_from_slice(&set.count.to_le_bytes());
-            self.data.push(set.flags);
+            self.data.push(flags);
             self.data.extend_from_slice(&set.bound.to_le_bytes());
             let len = u32::try_from(set.bytes.len()).unwrap_or(u32::MAX);
             self.data.extend_from_slice(&len.to_le_bytes());
-            self.data.extend_from_slice(&set.bytes);
+            if let Some(additional) = additional {
+                let add_len = u32::try_from(additional.bytes.len()).unwrap_or(u32::MAX);
+                let groups = u16::try_from(additional.groups.len()).unwrap_or(0);
+                self.data.extend_from_slice(&add_len.to_le_bytes());
+                self.data.extend_from_slice(&groups.to_le_bytes());
+                self.data.extend_from_slice(&set.bytes);
+                self.data.extend_from_slice(&additional.bytes);
+                for (records, end) in &additional.groups {
+                    self.data.extend_from_slice(&records.to_le_bytes());
+                    self.data.extend_from_slice(&end.to_le_bytes());
+                }
+            } else {
+                self.data.extend_from_slice(&set.bytes);
+            }
         }
         self.slots[slot] = offset;
         self.len += 1;
