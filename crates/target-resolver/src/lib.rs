@@ -3,7 +3,10 @@
 //! - [`resolver`]: [`TargetResolver`] asks the configured name servers (through
 //!   hickory-resolver, which follows CNAMEs) for the SRV records of an owner name and
 //!   for the addresses of each target, AAAA before A. Concurrent lookups of the same
-//!   name share one upstream query (hickory deduplicates queries in flight).
+//!   name share one upstream query (hickory deduplicates queries in flight). The target
+//!   addresses an authoritative SRV answer carries in its additional section are cached
+//!   too (RFC 2181 §5.4.1: only from an AA answer, only for the SRV targets inside its
+//!   zone), so a cold challenge to such a server costs one query instead of three.
 //! - [`cache`]: answers are kept for their TTL (capped), negative answers for the SOA
 //!   minimum (RFC 2308), and when the upstream fails an expired answer is served for
 //!   a configurable while longer (serve-stale, RFC 8767). Reads share a read lock and

@@ -1,12 +1,20 @@
 //! [`TargetResolver`]: SRV and address lookups through hickory-resolver, cached.
+//!
+//! An SRV answer may carry the addresses of its targets in the additional section (BIND,
+//! Knot, NSD and acme-srv's own server add the ones they hold). They are cached as if
+//! looked up, so the challenge that follows sends no A or AAAA query, but only under
+//! RFC 2181 §5.4.1's ranking: only from an authoritative answer (AA set; a recursive
+//! resolver's answer never counts), only for names an SRV record of the answer names,
+//! only inside the zone the answer came from (see [`additional_addresses`]), and never
+//! over an answer already cached for that name and type.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use hickory_net::{DnsError, NetError, NoRecords};
-use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::{RData, RecordType};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ProtocolConfig, ResolverConfig,
 };
@@ -339,6 +347,9 @@ impl TargetResolver {
                 let answer = extract(record_type, lookup.answers().iter().map(|r| &r.data));
                 let ttl =
                     Duration::from_secs(u64::from(ttl.unwrap_or(0))).min(self.options.max_ttl);
+                if record_type == RecordType::SRV {
+                    self.store_additional(lookup.query().name(), lookup.message());
+                }
                 self.store(fqdn, record_type, answer, ttl, Source::Upstream)
             }
             Err(NetError::Dns(DnsError::NoRecordsFound(NoRecords {
@@ -378,6 +389,35 @@ impl TargetResolver {
         }
     }
 
+    /// Caches the target addresses that `message`, the answer to the SRV question for
+    /// `owner`, carries in its additional section, where the trust rules allow
+    /// ([`additional_addresses`]). An answer already cached for a name and type is kept.
+    fn store_additional(&self, owner: &Name, message: &Message) {
+        for target in additional_addresses(owner, message) {
+            let name = target.name.as_str();
+            if matches!(self.cache.get(name, RecordType::AAAA), Cached::Fresh(_))
+                || matches!(self.cache.get(name, RecordType::A), Cached::Fresh(_))
+            {
+                continue;
+            }
+            let ttl = Duration::from_secs(u64::from(target.ttl)).min(self.options.max_ttl);
+            if ttl.is_zero() {
+                continue;
+            }
+            tracing::debug!(
+                name,
+                v6 = target.v6.len(),
+                v4 = target.v4.len(),
+                ?ttl,
+                "target addresses from the SRV answer's additional section"
+            );
+            self.cache
+                .insert(name, RecordType::AAAA, Answer::Addrs(target.v6), ttl);
+            self.cache
+                .insert(name, RecordType::A, Answer::Addrs(target.v4), ttl);
+        }
+    }
+
     fn store(
         &self,
         fqdn: &str,
@@ -392,6 +432,108 @@ impl TargetResolver {
         }
         Ok(answer)
     }
+}
+
+/// The addresses of one SRV target taken from an additional section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TargetAddresses {
+    /// The target, lowercase, with the trailing dot (a cache key).
+    name: String,
+    v6: Arc<[IpAddr]>,
+    v4: Arc<[IpAddr]>,
+    /// The smallest TTL of the records taken.
+    ttl: u32,
+}
+
+/// The target addresses of `message`, an answer to the SRV question for `owner`, that may
+/// be used (RFC 2181 §5.4.1: additional data of an authoritative answer, for the names
+/// it covers):
+///
+/// - the answer is authoritative (AA set) and NOERROR: additional data from a
+///   non-authoritative answer (a recursive resolver's) is never used;
+/// - the name is the target of an SRV record of the answer at `owner`;
+/// - the name is inside the zone the answer came from: at or below the owner of an SOA
+///   or NS record of the authority section that is `owner` or above it, or, when the
+///   answer has none (as acme-srv's own server, Knot and NSD answer), sharing with
+///   `owner` an ancestor of two labels or more (a server authoritative for
+///   `example.com` may add `host.example.com`, not `host.example.net` nor a name under
+///   another top-level domain's zone);
+/// - it has A or AAAA records there. The family it has none of is taken as empty for
+///   the same time: acme-srv's server adds a target's A and AAAA together or leaves
+///   both out, as do the servers it was compared with, so a target whose addresses are
+///   there at all has them all there.
+fn additional_addresses(owner: &Name, message: &Message) -> Vec<TargetAddresses> {
+    if !message.metadata.authoritative
+        || message.metadata.response_code != ResponseCode::NoError
+        || message.additionals.is_empty()
+    {
+        return Vec::new();
+    }
+    let owner = lower(owner);
+    let zone = message
+        .authorities
+        .iter()
+        .filter(|r| matches!(r.record_type(), RecordType::SOA | RecordType::NS))
+        .map(|r| lower(&r.name))
+        .filter(|zone| zone.zone_of(&owner))
+        .max_by_key(Name::num_labels);
+    let in_bailiwick = |target: &Name| match &zone {
+        Some(zone) => zone.zone_of(target),
+        None => common_labels(&owner, target) >= 2,
+    };
+    let mut found: Vec<TargetAddresses> = Vec::new();
+    for record in &message.answers {
+        let RData::SRV(srv) = &record.data else {
+            continue;
+        };
+        let target = lower(&srv.target);
+        if lower(&record.name) != owner
+            || !in_bailiwick(&target)
+            || found.iter().any(|t| t.name == target.to_ascii())
+        {
+            continue;
+        }
+        let mut ttl = u32::MAX;
+        let (mut v6, mut v4) = (Vec::new(), Vec::new());
+        for address in message
+            .additionals
+            .iter()
+            .filter(|r| lower(&r.name) == target)
+        {
+            match &address.data {
+                RData::AAAA(a) => v6.push(IpAddr::V6(a.0)),
+                RData::A(a) => v4.push(IpAddr::V4(a.0)),
+                _ => continue,
+            }
+            ttl = ttl.min(address.ttl);
+        }
+        if v6.is_empty() && v4.is_empty() {
+            continue;
+        }
+        found.push(TargetAddresses {
+            name: target.to_ascii(),
+            v6: v6.into(),
+            v4: v4.into(),
+            ttl,
+        });
+    }
+    found
+}
+
+/// `name` lowercased and fully qualified.
+fn lower(name: &Name) -> Name {
+    let mut name = name.to_lowercase();
+    name.set_fqdn(true);
+    name
+}
+
+/// How many labels, from the root down, two lowercase names have in common.
+fn common_labels(a: &Name, b: &Name) -> usize {
+    a.iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// `name` with the trailing dot, borrowed when it has one.
