@@ -13,9 +13,10 @@
 //! so no error outlives the request that met it. A kept answer is tied to the SRV
 //! records it came through: a changed record set is not served a kept answer. Memory is
 //! bounded: at most `max_kept` answers of at most `relay.limits.max_response_bytes`
-//! each; when full, expired answers are dropped, and a new one is not kept if none are.
+//! each; when full, the oldest kept answer (the first to expire: all are kept equally
+//! long) makes room for the new one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -109,11 +110,41 @@ pub(crate) enum Claim {
     Alone,
 }
 
+/// The entries, and the kept answers in the order they expire.
+#[derive(Default)]
+struct Table {
+    entries: HashMap<ChallengeKey, Entry>,
+    /// Kept answers, oldest first, with their expiry (an entry replaced since is
+    /// recognised by a different expiry and skipped).
+    kept: VecDeque<(ChallengeKey, Instant)>,
+}
+
+impl Table {
+    /// Whether `key`'s entry is the answer kept until `expires`.
+    fn holds(&self, key: &ChallengeKey, expires: Instant) -> bool {
+        matches!(self.entries.get(key), Some(Entry::Kept { expires: e, .. }) if *e == expires)
+    }
+
+    /// Drops expired answers, then the oldest ones until fewer than `max` are kept.
+    fn make_room(&mut self, now: Instant, max: usize) {
+        while let Some((key, expires)) = self.kept.front().cloned() {
+            let live = self.holds(&key, expires);
+            if live && expires > now && self.kept.len() < max {
+                break;
+            }
+            self.kept.pop_front();
+            if live {
+                self.entries.remove(&key);
+            }
+        }
+    }
+}
+
 /// The table of exchanges in flight and answers kept.
 pub(crate) struct AnswerReuse {
     keep_for: Duration,
     max_kept: usize,
-    entries: Arc<Mutex<HashMap<ChallengeKey, Entry>>>,
+    table: Arc<Mutex<Table>>,
 }
 
 impl AnswerReuse {
@@ -123,7 +154,7 @@ impl AnswerReuse {
         Self {
             keep_for,
             max_kept,
-            entries: Arc::new(Mutex::new(HashMap::new())),
+            table: Arc::new(Mutex::new(Table::default())),
         }
     }
 
@@ -136,8 +167,8 @@ impl AnswerReuse {
         if !self.enabled() {
             return Claim::Alone;
         }
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        match entries.get(key) {
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        match table.entries.get(key) {
             Some(Entry::Kept { answer, expires })
                 if *expires > Instant::now() && answer.targets == *targets =>
             {
@@ -157,7 +188,7 @@ impl AnswerReuse {
             Some(Entry::Kept { .. }) | None => {}
         }
         let (tx, rx) = watch::channel(Flight::Pending);
-        entries.insert(
+        table.entries.insert(
             key.clone(),
             Entry::InFlight {
                 targets: targets.clone(),
@@ -167,7 +198,7 @@ impl AnswerReuse {
         Claim::Lead(Leader {
             key: key.clone(),
             targets: targets.clone(),
-            entries: Arc::clone(&self.entries),
+            table: Arc::clone(&self.table),
             keep_for: self.keep_for,
             max_kept: self.max_kept,
             tx: Some(tx),
@@ -177,7 +208,11 @@ impl AnswerReuse {
     /// Answers kept or in flight now.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.table
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entries
+            .len()
     }
 }
 
@@ -187,7 +222,7 @@ impl AnswerReuse {
 pub(crate) struct Leader {
     key: ChallengeKey,
     targets: TargetSet,
-    entries: Arc<Mutex<HashMap<ChallengeKey, Entry>>>,
+    table: Arc<Mutex<Table>>,
     keep_for: Duration,
     max_kept: usize,
     tx: Option<watch::Sender<Flight>>,
@@ -213,23 +248,17 @@ impl Leader {
         });
         let now = Instant::now();
         {
-            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            entries.remove(&self.key);
-            if entries.len() >= self.max_kept {
-                entries.retain(|_, e| match e {
-                    Entry::Kept { expires, .. } => *expires > now,
-                    Entry::InFlight { .. } => true,
-                });
-            }
-            if entries.len() < self.max_kept {
-                entries.insert(
-                    self.key.clone(),
-                    Entry::Kept {
-                        answer: Arc::clone(&answer),
-                        expires: now + self.keep_for,
-                    },
-                );
-            }
+            let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+            table.make_room(now, self.max_kept);
+            let expires = now + self.keep_for;
+            table.entries.insert(
+                self.key.clone(),
+                Entry::Kept {
+                    answer: Arc::clone(&answer),
+                    expires,
+                },
+            );
+            table.kept.push_back((self.key.clone(), expires));
         }
         if let Some(tx) = self.tx.take() {
             let _ = tx.send(Flight::Answered(Arc::clone(&answer)));
@@ -243,11 +272,11 @@ impl Drop for Leader {
         let Some(tx) = self.tx.take() else {
             return;
         };
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if matches!(entries.get(&self.key), Some(Entry::InFlight { .. })) {
-            entries.remove(&self.key);
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(table.entries.get(&self.key), Some(Entry::InFlight { .. })) {
+            table.entries.remove(&self.key);
         }
-        drop(entries);
+        drop(table);
         let _ = tx.send(Flight::Failed);
     }
 }
@@ -329,11 +358,11 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_kept_answer_expires_and_the_table_is_bounded() {
+    async fn a_kept_answer_expires_and_the_oldest_makes_room() {
         let reuse = AnswerReuse::new(Duration::from_secs(2), 2);
+        let key = |t| ChallengeKey::new(&DomainName::parse("x.test").expect("name"), t, false);
         for token in ["a", "b", "c"] {
-            let key = ChallengeKey::new(&DomainName::parse("x.test").expect("name"), token, false);
-            let Claim::Lead(leader) = reuse.claim(&key, &set(1)) else {
+            let Claim::Lead(leader) = reuse.claim(&key(token), &set(1)) else {
                 panic!("leads");
             };
             leader.answered(
@@ -344,15 +373,23 @@ mod tests {
                 addr(),
             );
         }
-        assert_eq!(reuse.len(), 2, "the third is not kept while two are fresh");
-        tokio::time::advance(Duration::from_secs(3)).await;
-        let key = ChallengeKey::new(&DomainName::parse("x.test").expect("name"), "a", false);
+        assert_eq!(reuse.len(), 2, "two kept at most");
         assert!(
-            matches!(reuse.claim(&key, &set(1)), Claim::Lead(_)),
+            matches!(reuse.claim(&key("c"), &set(1)), Claim::Kept(_)),
+            "the newest is kept"
+        );
+        assert!(matches!(reuse.claim(&key("b"), &set(1)), Claim::Kept(_)));
+        assert!(
+            matches!(reuse.claim(&key("a"), &set(1)), Claim::Lead(_)),
+            "the oldest made room"
+        );
+        tokio::time::advance(Duration::from_secs(3)).await;
+        assert!(
+            matches!(reuse.claim(&key("c"), &set(1)), Claim::Lead(_)),
             "expired"
         );
         assert!(matches!(
-            AnswerReuse::new(Duration::ZERO, 2).claim(&key, &set(1)),
+            AnswerReuse::new(Duration::ZERO, 2).claim(&key("c"), &set(1)),
             Claim::Alone
         ));
     }
