@@ -104,3 +104,77 @@ async fn a_working_path_passes_and_a_missing_srv_record_is_an_error_with_its_fix
     let (code, _) = check(&dns, &relay, &["--config", "/nonexistent/acme-srv.toml"]).await;
     assert_eq!(code, Some(3), "a configuration that cannot be read");
 }
+
+#[tokio::test]
+async fn the_tls_alpn01_path_through_the_router_is_checked() {
+    let dns = TestDns::start("test.", 1).await;
+    let responder = test_support::tls_alpn_responder::TlsAlpnResponder::start(
+        "127.0.0.1:0",
+        DOMAIN,
+        "any.authorization",
+    )
+    .await
+    .expect("responder");
+    dns.set_a(DOMAIN, &[Ipv4Addr::LOCALHOST], 60).await;
+    dns.set_a("client.probe.test", &[Ipv4Addr::LOCALHOST], 60)
+        .await;
+    dns.set_srv(
+        &format!("_acme-tls-alpn._tcp.{DOMAIN}"),
+        &[(10, 0, responder.addr().port(), "client.probe.test.")],
+        60,
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("acme-srv.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[router]\nlisten = [\"127.0.0.1:0\"]\n\n\
+             [challenge]\nallow_domains = [\"*.probe.test\"]\n\n\
+             [targets]\nallow_networks = [\"127.0.0.0/8\"]\nallow_ports = [\"1024-65535\"]\n\n\
+             [resolver]\nservers = [\"{}\"]\n",
+            dns.addr()
+        ),
+    )
+    .expect("config written");
+    let file = file.to_str().expect("utf-8 path").to_owned();
+    let router = AcmeSrv::start(BIN, &["router", "--config", &file])
+        .await
+        .expect("router starts");
+    let dns_server = dns.addr().to_string();
+    let router_addr = router.addr("router").to_string();
+    let output = tokio::process::Command::new(BIN)
+        .args([
+            "check",
+            DOMAIN,
+            "--config",
+            &file,
+            "--dns-server",
+            &dns_server,
+            "--router",
+            &router_addr,
+            "--skip-ca",
+            "--allow-restricted",
+            "127.0.0.0/8",
+            "--json",
+        ])
+        .output()
+        .await
+        .expect("check runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON report");
+    let status = |id: &str| {
+        json["steps"]
+            .as_array()
+            .and_then(|steps| steps.iter().find(|s| s["id"] == id))
+            .map(|s| s["status"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(status("srv-tls-alpn-01"), "ok", "{text}");
+    assert_eq!(status("targets-tls-alpn-01"), "ok", "{text}");
+    assert_eq!(status("router"), "ok", "{text}");
+    assert!(
+        responder.handshakes() >= 2,
+        "the target and the router probe both reached it"
+    );
+}
