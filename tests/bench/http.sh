@@ -15,6 +15,9 @@
 #   - wrk (pinned to LOAD_CPU) as the load: 1. challenges on a fresh connection each,
 #     2. keep-alive pass-through, 3. cold names (acme-srv only), 4. RSS idle, under
 #     load 1 and with IDLE_CONNS idle keep-alive connections (idle-conns.py).
+# COLD_ONLY=1 runs benchmark 3 alone (the target and acme-srv with the cold zone; no
+# nginx/HAProxy references) and writes only its section: a quick check of the DNS
+# queries per cold challenge, e.g. of two builds one after the other.
 # Writes $OUT_DIR/http.md (the report section) and $OUT_DIR/http.tsv (benchmark, server,
 # metric, value; no header, so the driver can concatenate the parts). Generated
 # configurations and logs are kept in $OUT_DIR/http-work/. Exits non-zero with a message
@@ -31,6 +34,7 @@ source "$HERE/lib.sh"
 : "${REPS:=3}"
 : "${IDLE_CONNS:=10000}"
 : "${COLD_NAMES:=100000}"
+: "${COLD_ONLY:=0}"
 CONNS=50                 # wrk connections in every load run
 TOKEN=LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0
 KEYAUTH="$TOKEN.thumbprint"
@@ -508,6 +512,7 @@ say "target (nginx on CPU $LOAD_CPU) on 127.0.0.1:$TARGET_PORT"
 start_nginx target "$W/target" "$LOAD_CPU" "$TARGET_PORT"
 check_body target "$TARGET_PORT" "$HOST" "$CHALLENGE_PATH" "$KEYAUTH"
 
+if [ "$COLD_ONLY" != 1 ]; then
 say "acme-srv (relay + DNS) on CPU $SERVER_CPU"
 start_acme acme "$W/acme-srv.toml" "$QUIET_LOG"
 IDLE_RSS[acme-srv]=$(settle_rss "$PID_acme")
@@ -624,6 +629,8 @@ for rep in $(seq "$REPS"); do
 done
 kill "$PID_acmelog" "$PID_acme" 2>/dev/null || true
 
+fi # COLD_ONLY
+
 # ---------------------------------------------------------------------------------------
 # 3. Cold names (acme-srv only)
 
@@ -705,6 +712,43 @@ verdict() {
         echo "**not met**"
     fi
 }
+
+# cold_section : the report of benchmark 3, and its TSV lines.
+cold_section() {
+    echo "### 3. Cold names (acme-srv only)"
+    echo
+    echo "Every request is for a different name \`n<i>.bench.test\` on a fresh connection, so the"
+    echo "relay looks up \`_acme-challenge._tcp.n<i>.bench.test\` SRV (target \`h<i>.bench.test\`) and"
+    echo "the target's address (AAAA, then A) from acme-srv's own DNS server, in the same process,"
+    echo "serving a zone of $COLD_NAMES such names (loaded from an RFC 1035 file; ready"
+    echo "$STARTUP_MS_cold ms after start). Each run continues where the previous one stopped"
+    echo "($COLD_TOTAL requests in all$( [ "$COLD_TOTAL" -gt "$COLD_NAMES" ] && echo ", so names came round again after $COLD_NAMES; the resolver cache holds 10,000 entries, so they were still cold")). DNS queries per"
+    echo "challenge are from acme-srv's \`/metrics\`: the change of \`acme_srv_dns_queries_total\` over the"
+    echo "change of \`acme_srv_http_requests_total\`: 3 when the relay asks SRV, AAAA and A; 1 when the"
+    echo "SRV answer's additional section carries the target's addresses and the relay's resolver"
+    echo "uses them (docs/dns.md). Neither nginx nor HAProxy can choose a target"
+    echo "by SRV record, so there is no reference."
+    echo
+    echo "    taskset -c $LOAD_CPU $WRK_COLD"
+    echo
+    echo "| server | requests/s | p50 ms | p99 ms | server CPU µs/request | cores busy % (server / load) | DNS queries/challenge | answered 200 |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    c_qpr=$(median "${COLD_QPR[@]}") c_ok=$(median "${COLD_OK[@]}")
+    echo "| acme-srv | $(fmt0 "$(med cold/acme-srv R_RPS)") | $(fmt3 "$(med cold/acme-srv R_P50)") | $(fmt3 "$(med cold/acme-srv R_P99)") | $(med cold/acme-srv R_CPU) | $(med cold/acme-srv R_SBUSY) / $(med cold/acme-srv R_LBUSY) | $c_qpr | $(awk -v v="$c_ok" 'BEGIN { printf "%.1f %%", 100 * v }') |"
+    tsv cold acme-srv requests_per_s "$(fmt0 "$(med cold/acme-srv R_RPS)")"
+    tsv cold acme-srv latency_p50_ms "$(fmt3 "$(med cold/acme-srv R_P50)")"
+    tsv cold acme-srv latency_p99_ms "$(fmt3 "$(med cold/acme-srv R_P99)")"
+    tsv cold acme-srv server_cpu_us_per_request "$(med cold/acme-srv R_CPU)"
+    tsv cold acme-srv dns_queries_per_request "$c_qpr"
+    tsv cold acme-srv answered_200_fraction "$c_ok"
+    echo
+}
+
+if [ "$COLD_ONLY" = 1 ]; then
+    { echo "## HTTP relay (\`tests/bench/http.sh\`, COLD_ONLY=1; acme-srv $ACME_V)"; echo; cold_section; } >"$MD"
+    say "done in $ELAPSED s: $MD, $TSV"
+    exit 0
+fi
 
 a_rps=$(med challenge/acme-srv R_RPS) n_rps=$(med challenge/nginx R_RPS)
 a_p99=$(med challenge/acme-srv R_P99) n_p99=$(med challenge/nginx R_P99)
@@ -802,31 +846,7 @@ wrk_cap=$(awk -v a="$a_rps" -v b="$n_rps" -v c="$(med challenge/haproxy R_RPS)" 
     ratio_line pass nginx
     ratio_line pass haproxy
     echo
-    echo "### 3. Cold names (acme-srv only)"
-    echo
-    echo "Every request is for a different name \`n<i>.bench.test\` on a fresh connection, so the"
-    echo "relay looks up \`_acme-challenge._tcp.n<i>.bench.test\` SRV (target \`h<i>.bench.test\`) and"
-    echo "the target's address (AAAA, then A) from acme-srv's own DNS server, in the same process,"
-    echo "serving a zone of $COLD_NAMES such names (loaded from an RFC 1035 file; ready"
-    echo "$STARTUP_MS_cold ms after start). Each run continues where the previous one stopped"
-    echo "($COLD_TOTAL requests in all$( [ "$COLD_TOTAL" -gt "$COLD_NAMES" ] && echo ", so names came round again after $COLD_NAMES; the resolver cache holds 10,000 entries, so they were still cold")). DNS queries per"
-    echo "request are from acme-srv's \`/metrics\`: the change of \`acme_srv_dns_queries_total\` over the"
-    echo "change of \`acme_srv_http_requests_total\`. Neither nginx nor HAProxy can choose a target"
-    echo "by SRV record, so there is no reference."
-    echo
-    echo "    taskset -c $LOAD_CPU $WRK_COLD"
-    echo
-    echo "| server | requests/s | p50 ms | p99 ms | server CPU µs/request | cores busy % (server / load) | DNS queries/request | answered 200 |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-    c_qpr=$(median "${COLD_QPR[@]}") c_ok=$(median "${COLD_OK[@]}")
-    echo "| acme-srv | $(fmt0 "$(med cold/acme-srv R_RPS)") | $(fmt3 "$(med cold/acme-srv R_P50)") | $(fmt3 "$(med cold/acme-srv R_P99)") | $(med cold/acme-srv R_CPU) | $(med cold/acme-srv R_SBUSY) / $(med cold/acme-srv R_LBUSY) | $c_qpr | $(awk -v v="$c_ok" 'BEGIN { printf "%.1f %%", 100 * v }') |"
-    tsv cold acme-srv requests_per_s "$(fmt0 "$(med cold/acme-srv R_RPS)")"
-    tsv cold acme-srv latency_p50_ms "$(fmt3 "$(med cold/acme-srv R_P50)")"
-    tsv cold acme-srv latency_p99_ms "$(fmt3 "$(med cold/acme-srv R_P99)")"
-    tsv cold acme-srv server_cpu_us_per_request "$(med cold/acme-srv R_CPU)"
-    tsv cold acme-srv dns_queries_per_request "$c_qpr"
-    tsv cold acme-srv answered_200_fraction "$c_ok"
-    echo
+    cold_section
     echo "### 4. Memory (RSS)"
     echo
     echo "RSS from \`/proc/PID/status\` (nginx: master + worker). *Idle*: one second after start,"
