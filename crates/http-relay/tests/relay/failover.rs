@@ -79,12 +79,18 @@ async fn aaaa_is_tried_before_a_and_a_failure_moves_to_the_next_address() {
 
     let reply = challenge(relay.addr, "dual.test", "tok").await;
     assert_eq!(reply.status, 200, "{reply:?}");
-    let questions = dns.questions();
-    assert!(
-        questions
-            .iter()
-            .any(|q| q.name.starts_with("both.dual.test") && q.record_type.to_string() == "AAAA")
-    );
+    // The addresses may come from the SRV answer's additional section or from AAAA and A
+    // queries; either way [::1] is tried first, refuses, and 127.0.0.1 answers.
+    let log = crate::harness::logs();
+    let port = live.port();
+    let v6_failed = log
+        .find(&format!("address=[::1]:{port}"))
+        .expect("[::1] was tried");
+    let v4_answered = log
+        .find(&format!("address=127.0.0.1:{port}"))
+        .expect("127.0.0.1 answered");
+    assert!(v6_failed < v4_answered, "{log}");
+    assert!(log.contains("trying the next"), "{log}");
 }
 
 #[tokio::test]
