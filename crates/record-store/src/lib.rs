@@ -38,8 +38,11 @@
 
 pub mod instrumented;
 pub mod model;
+pub mod postgres;
 pub mod rules;
+mod sql;
 pub mod sqlite;
+mod stored_form;
 pub mod update;
 
 use async_trait::async_trait;
@@ -50,7 +53,9 @@ pub use model::{
     ApiKey, ApiKeyInfo, Author, KeyScope, NewApiKey, NewTsigKey, Record, RecordData, RecordType,
     Registration, TsigAlgorithm, TsigKey, TsigKeyInfo,
 };
+pub use postgres::PostgresStore;
 pub use rules::{QuotaScope, RecordQuotas, RuleViolation, WriteContext};
+pub use sql::JOURNAL_ROWS;
 pub use sqlite::SqliteStore;
 pub use update::{
     Prerequisite, Update, UpdateOperation, UpdateOutcome, UpdatePermissions, UpdateRcode,
@@ -71,8 +76,13 @@ pub enum StoreError {
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     /// The URL names a store this build does not support.
-    #[error("unsupported store URL {0:?}: expected sqlite://PATH")]
+    #[error("unsupported store URL {0:?}: expected sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
+    /// The database server cannot be reached or dropped the connection (PostgreSQL):
+    /// nothing was changed, or a commit's outcome is unknown when the connection broke
+    /// during it. The store reconnects by itself once the server is back.
+    #[error("the database is unreachable: {0}")]
+    Unavailable(#[source] sqlx::Error),
     /// A unique value (key id, TSIG key name, registration user name) already exists.
     #[error("{0} already exists")]
     Conflict(String),
@@ -100,21 +110,38 @@ impl StoreError {
     }
 
     /// When the storage under the store refuses the work (a full disk, a read-only
-    /// file system, I/O errors), what is wrong, in words for the client and the log.
-    /// Such errors end when the operator fixes the storage; nothing was changed.
-    pub fn storage_fault(&self) -> Option<&'static str> {
+    /// file system, I/O errors, a database server that cannot be reached), what is
+    /// wrong, in words for the client and the log. Such errors end when the operator
+    /// fixes the storage or the server is back; nothing was changed.
+    pub fn storage_fault(&self) -> Option<std::borrow::Cow<'static, str>> {
+        if let Self::Unavailable(_) = self {
+            return Some(self.to_string().into());
+        }
         let Self::Database(sqlx::Error::Database(error)) = self else {
             return None;
         };
+        if error
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some()
+        {
+            // SQLSTATE class 53: insufficient resources.
+            return match error.code()?.as_ref() {
+                "53100" => Some("the disk holding the database is full".into()),
+                "53200" => Some("the database server is out of memory".into()),
+                "53300" => Some("the database server has no free connection".into()),
+                _ => None,
+            };
+        }
         let code: i32 = error.code()?.parse().ok()?;
         // SQLite's primary result code is the low byte of the extended one.
-        match code & 0xff {
-            13 => Some("the disk holding the store is full"),
-            8 => Some("the store's file system is read-only"),
-            10 => Some("the store's disk reports I/O errors"),
-            14 => Some("the store's file cannot be opened"),
-            _ => None,
-        }
+        let fault = match code & 0xff {
+            13 => "the disk holding the store is full",
+            8 => "the store's file system is read-only",
+            10 => "the store's disk reports I/O errors",
+            14 => "the store's file cannot be opened",
+            _ => return None,
+        };
+        Some(fault.into())
     }
 }
 
@@ -291,12 +318,19 @@ pub trait RecordStore: Send + Sync + 'static {
     async fn count_registrations(&self) -> Result<u64, StoreError>;
 }
 
-/// Opens the store named by `url`: `sqlite://PATH` (created if missing, migrated).
+/// Opens the store named by `url`: `sqlite://PATH` (created if missing, migrated), or
+/// `postgres://…` / `postgresql://…` (a libpq-style URL; the database must exist, its
+/// schema is migrated: see [`PostgresStore::connect`]).
 pub async fn open(url: &str) -> Result<std::sync::Arc<dyn RecordStore>, StoreError> {
-    match url.strip_prefix("sqlite://") {
-        Some(path) => Ok(std::sync::Arc::new(Instrumented::new(
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return Ok(std::sync::Arc::new(Instrumented::new(
             SqliteStore::open(std::path::Path::new(path)).await?,
-        ))),
-        None => Err(StoreError::UnsupportedUrl(url.to_owned())),
+        )));
     }
+    if postgres::is_postgres_url(url) {
+        return Ok(std::sync::Arc::new(Instrumented::new(
+            PostgresStore::connect(url).await?,
+        )));
+    }
+    Err(StoreError::UnsupportedUrl(url.to_owned()))
 }

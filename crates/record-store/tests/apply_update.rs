@@ -4,15 +4,16 @@
 //! journal as they were.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
+#[macro_use]
 mod support;
 
 use record_store::rules::MAX_RRSET_RECORDS;
 use record_store::{
-    Author, KeyScope, Prerequisite, RecordData, RecordQuotas, RecordStore, RecordType,
-    RuleViolation, SqliteStore, StoreError, Update, UpdateOperation, UpdateOutcome,
-    UpdatePermissions, UpdateRcode, UpdateRefusal, WriteContext,
+    Author, KeyScope, Prerequisite, RecordData, RecordQuotas, RecordType, RuleViolation,
+    StoreError, Update, UpdateOperation, UpdateOutcome, UpdatePermissions, UpdateRcode,
+    UpdateRefusal, WriteContext,
 };
-use support::{Snapshot, a, cname, context, new_store, snapshot, txt};
+use support::{Backend, Snapshot, TestStore, a, cname, context, new_store, snapshot, txt};
 
 const ZONE: &str = "example.com";
 
@@ -39,7 +40,7 @@ fn update(prerequisites: Vec<Prerequisite>, operations: Vec<UpdateOperation>) ->
     }
 }
 
-async fn apply(store: &SqliteStore, update: &Update) -> Result<UpdateOutcome, StoreError> {
+async fn apply(store: &TestStore, update: &Update) -> Result<UpdateOutcome, StoreError> {
     store.apply_update(update, &everything(), &served()).await
 }
 
@@ -54,8 +55,8 @@ fn refusal(result: Result<UpdateOutcome, StoreError>) -> UpdateRefusal {
 
 /// A store serving [`support::ZONES`] holding `www` A 192.0.2.1 and .2 (TTL 60) and
 /// `alias` CNAME.
-async fn seeded() -> (tempfile::TempDir, SqliteStore) {
-    let (dir, store) = new_store().await;
+async fn seeded(backend: Backend) -> TestStore {
+    let store = new_store(backend).await;
     for record in [
         a("www.example.com", 1, 60),
         a("www.example.com", 2, 60),
@@ -64,10 +65,10 @@ async fn seeded() -> (tempfile::TempDir, SqliteStore) {
     ] {
         store.add_record_with(&record, &served()).await.unwrap();
     }
-    (dir, store)
+    store
 }
 
-async fn at(store: &SqliteStore, owner: &str) -> Vec<record_store::Record> {
+async fn at(store: &TestStore, owner: &str) -> Vec<record_store::Record> {
     store.records_at(&[owner.to_owned()]).await.unwrap()
 }
 
@@ -77,9 +78,8 @@ fn address(last: u8) -> RecordData {
     }
 }
 
-#[tokio::test]
-async fn every_prerequisite_kind_holds_or_fails_with_its_rcode() {
-    let (_dir, store) = seeded().await;
+async fn every_prerequisite_kind_holds_or_fails_with_its_rcode(backend: Backend) {
+    let store = seeded(backend).await;
     let www = || "www.example.com".to_owned();
     let nothing = || "nothing.example.com".to_owned();
     // (prerequisite, holds)
@@ -216,9 +216,8 @@ async fn every_prerequisite_kind_holds_or_fails_with_its_rcode() {
     );
 }
 
-#[tokio::test]
-async fn prerequisites_see_the_data_before_the_operations() {
-    let (_dir, store) = seeded().await;
+async fn prerequisites_see_the_data_before_the_operations(backend: Backend) {
+    let store = seeded(backend).await;
     let before = snapshot(&store).await;
     // The operation would put the name in use, but the prerequisite is checked first.
     let refused = refusal(
@@ -254,9 +253,8 @@ async fn prerequisites_see_the_data_before_the_operations() {
     assert!(at(&store, "www.example.com").await.is_empty());
 }
 
-#[tokio::test]
-async fn adding_a_record_and_one_ttl_per_rrset() {
-    let (_dir, store) = seeded().await;
+async fn adding_a_record_and_one_ttl_per_rrset(backend: Backend) {
+    let store = seeded(backend).await;
     let www = "www.example.com";
     // A new record: the whole RRset takes its TTL.
     let outcome = apply(
@@ -301,9 +299,8 @@ async fn adding_a_record_and_one_ttl_per_rrset() {
     );
 }
 
-#[tokio::test]
-async fn deleting_an_rrset_a_name_and_one_record() {
-    let (_dir, store) = seeded().await;
+async fn deleting_an_rrset_a_name_and_one_record(backend: Backend) {
+    let store = seeded(backend).await;
     store
         .add_record_with(&txt("www.example.com", "keep?", 60), &served())
         .await
@@ -401,9 +398,8 @@ async fn deleting_an_rrset_a_name_and_one_record() {
     assert_eq!(outcome.serial, serial);
 }
 
-#[tokio::test]
-async fn cnames_follow_section_3_4_2_2() {
-    let (_dir, store) = seeded().await;
+async fn cnames_follow_section_3_4_2_2(backend: Backend) {
+    let store = seeded(backend).await;
     let before = snapshot(&store).await;
     // A CNAME where other data is, other data where a CNAME is, a CNAME at the apex:
     // ignored, nothing changed, the serial stays.
@@ -466,9 +462,8 @@ async fn cnames_follow_section_3_4_2_2() {
 
 /// A later operation that breaks a rule refuses the whole update: the earlier ones are
 /// undone, the serial and the change journal stay.
-#[tokio::test]
-async fn all_or_nothing_when_a_later_operation_breaks_a_rule() {
-    let (_dir, store) = seeded().await;
+async fn all_or_nothing_when_a_later_operation_breaks_a_rule(backend: Backend) {
+    let store = seeded(backend).await;
     for n in 0..MAX_RRSET_RECORDS {
         store
             .add_record_with(&txt("full.example.com", &format!("v{n}"), 60), &served())
@@ -560,9 +555,8 @@ async fn all_or_nothing_when_a_later_operation_breaks_a_rule() {
     assert_eq!(snapshot(&store).await, before);
 }
 
-#[tokio::test]
-async fn a_permission_refusal_leaves_nothing_changed() {
-    let (_dir, store) = seeded().await;
+async fn a_permission_refusal_leaves_nothing_changed(backend: Backend) {
+    let store = seeded(backend).await;
     let txt_under_www = UpdatePermissions {
         scopes: vec![KeyScope::Subtree("www.example.com".into())],
         record_types: vec![RecordType::Txt],
@@ -633,9 +627,8 @@ async fn a_permission_refusal_leaves_nothing_changed() {
     );
 }
 
-#[tokio::test]
-async fn zones_names_and_malformed_updates() {
-    let (_dir, store) = seeded().await;
+async fn zones_names_and_malformed_updates(backend: Backend) {
+    let store = seeded(backend).await;
     let before: Snapshot = snapshot(&store).await;
     let add = |owner: &str| UpdateOperation::Add(a(owner, 1, 60));
     let other_zone = Update {
@@ -697,11 +690,8 @@ async fn zones_names_and_malformed_updates() {
 
 /// An update that changes several names raises the serial once, journals each name,
 /// wakes the change feed, and is on disk when it returns.
-#[tokio::test]
-async fn an_applied_update_is_one_journaled_durable_change() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store.sqlite");
-    let store = SqliteStore::open(&path).await.unwrap();
+async fn an_applied_update_is_one_journaled_durable_change(backend: Backend) {
+    let store = new_store(backend).await;
     store
         .add_record_with(&a("www.example.com", 1, 60), &served())
         .await
@@ -733,9 +723,19 @@ async fn an_applied_update_is_one_journaled_durable_change() {
         ["a.example.com", "b.example.com", "www.example.com"]
     );
     let records = store.all_records().await.unwrap();
-    store.close().await;
-    drop(store);
-    let reopened = SqliteStore::open(&path).await.unwrap();
+    let reopened = store.reopen().await;
     assert_eq!(reopened.all_records().await.unwrap(), records);
     assert_eq!(reopened.serial().await.unwrap(), outcome.serial);
 }
+
+on_both_backends!(
+    every_prerequisite_kind_holds_or_fails_with_its_rcode,
+    prerequisites_see_the_data_before_the_operations,
+    adding_a_record_and_one_ttl_per_rrset,
+    deleting_an_rrset_a_name_and_one_record,
+    cnames_follow_section_3_4_2_2,
+    all_or_nothing_when_a_later_operation_breaks_a_rule,
+    a_permission_refusal_leaves_nothing_changed,
+    zones_names_and_malformed_updates,
+    an_applied_update_is_one_journaled_durable_change,
+);

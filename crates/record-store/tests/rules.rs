@@ -3,25 +3,24 @@
 //! when it refuses; concurrent writers cannot both pass a rule only one may pass.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
+#[macro_use]
 mod support;
 
 use std::sync::Arc;
 
 use record_store::rules::MAX_RRSET_RECORDS;
 use record_store::{
-    Author, QuotaScope, RecordQuotas, RecordStore, RecordType, RuleViolation, SqliteStore,
-    StoreError, WriteContext,
+    Author, QuotaScope, RecordQuotas, RecordType, RuleViolation, StoreError, WriteContext,
 };
-use support::{a, cname, context, key, new_store, snapshot, txt, violation};
+use support::{Backend, a, cname, context, key, new_store, snapshot, txt, violation};
 
 const NO_QUOTAS: RecordQuotas = RecordQuotas {
     records_per_zone: 0,
     records_per_author: 0,
 };
 
-#[tokio::test]
-async fn a_cname_shares_its_name_with_nothing() {
-    let (_dir, store) = new_store().await;
+async fn a_cname_shares_its_name_with_nothing(backend: Backend) {
+    let store = new_store(backend).await;
     store
         .add_record(&a("host.example.com", 1, 60))
         .await
@@ -139,9 +138,8 @@ async fn a_cname_shares_its_name_with_nothing() {
     );
 }
 
-#[tokio::test]
-async fn no_cname_at_a_zone_apex_once_the_zones_are_known() {
-    let (_dir, store) = new_store().await;
+async fn no_cname_at_a_zone_apex_once_the_zones_are_known(backend: Backend) {
+    let store = new_store(backend).await;
     let served = context(None, NO_QUOTAS);
     let before = snapshot(&store).await;
     for apex in ["example.com", "sub.example.com"] {
@@ -186,9 +184,8 @@ async fn no_cname_at_a_zone_apex_once_the_zones_are_known() {
     assert_eq!(snapshot(&store).await, before);
 }
 
-#[tokio::test]
-async fn an_rrset_holds_at_most_the_limit() {
-    let (_dir, store) = new_store().await;
+async fn an_rrset_holds_at_most_the_limit(backend: Backend) {
+    let store = new_store(backend).await;
     let owner = "big.example.com";
     for n in 0..MAX_RRSET_RECORDS {
         store
@@ -243,9 +240,8 @@ async fn an_rrset_holds_at_most_the_limit() {
     );
 }
 
-#[tokio::test]
-async fn ttls_are_within_range_on_every_write() {
-    let (_dir, store) = new_store().await;
+async fn ttls_are_within_range_on_every_write(backend: Backend) {
+    let store = new_store(backend).await;
     store.add_record(&a("h.example.com", 1, 1)).await.unwrap();
     store
         .add_record(&a("h.example.com", 2, 604_800))
@@ -281,9 +277,8 @@ async fn ttls_are_within_range_on_every_write() {
     assert_eq!(snapshot(&store).await, before);
 }
 
-#[tokio::test]
-async fn quotas_count_records_per_author() {
-    let (_dir, store) = new_store().await;
+async fn quotas_count_records_per_author(backend: Backend) {
+    let store = new_store(backend).await;
     let quotas = RecordQuotas {
         records_per_zone: 0,
         records_per_author: 2,
@@ -374,9 +369,8 @@ async fn quotas_count_records_per_author() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn quotas_count_records_per_zone_by_the_longest_origin() {
-    let (_dir, store) = new_store().await;
+async fn quotas_count_records_per_zone_by_the_longest_origin(backend: Backend) {
+    let store = new_store(backend).await;
     // Written before any zone was known: counted once the zones are.
     store
         .add_record(&a("old.example.com", 1, 60))
@@ -451,9 +445,8 @@ async fn quotas_count_records_per_zone_by_the_longest_origin() {
 
 /// Two writers race for one name, one with a CNAME and one with an A record: exactly one
 /// wins, and the store never holds both.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_cname_and_other_data_one_wins() {
-    let (_dir, store) = new_store().await;
+async fn racing_cname_and_other_data_one_wins(backend: Backend) {
+    let store = new_store(backend).await;
     let store = Arc::new(store);
     for round in 0..40u8 {
         let owner = format!("race{round}.example.com");
@@ -488,10 +481,9 @@ async fn racing_cname_and_other_data_one_wins() {
 }
 
 /// Concurrent writers by one key at its quota's edge: exactly the quota is stored.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_writers_cannot_slip_past_a_quota() {
-    let (_dir, store) = new_store().await;
-    let store: Arc<SqliteStore> = Arc::new(store);
+async fn racing_writers_cannot_slip_past_a_quota(backend: Backend) {
+    let store = new_store(backend).await;
+    let store = Arc::new(store);
     let by_k1 = context(
         key("k1"),
         RecordQuotas {
@@ -522,3 +514,14 @@ async fn racing_writers_cannot_slip_past_a_quota() {
     assert_eq!(stored, 5);
     assert_eq!(store.all_records().await.unwrap().len(), 5);
 }
+
+on_both_backends!(
+    a_cname_shares_its_name_with_nothing,
+    no_cname_at_a_zone_apex_once_the_zones_are_known,
+    an_rrset_holds_at_most_the_limit,
+    ttls_are_within_range_on_every_write,
+    quotas_count_records_per_author,
+    quotas_count_records_per_zone_by_the_longest_origin,
+    racing_cname_and_other_data_one_wins,
+    racing_writers_cannot_slip_past_a_quota,
+);

@@ -2,10 +2,13 @@
 //! without, revoked by wiping the secret, a name taken over only from a revoked key.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
+#[macro_use]
+mod support;
+
 use record_store::{
-    KeyScope, NewTsigKey, RecordStore, RecordType, SqliteStore, StoreError, TsigAlgorithm,
-    UpdatePermissions,
+    KeyScope, NewTsigKey, RecordType, StoreError, TsigAlgorithm, UpdatePermissions,
 };
+use support::{Backend, new_store};
 
 fn new_key(name: &str, algorithm: TsigAlgorithm) -> NewTsigKey {
     NewTsigKey {
@@ -22,11 +25,9 @@ fn new_key(name: &str, algorithm: TsigAlgorithm) -> NewTsigKey {
     }
 }
 
-#[tokio::test]
-async fn create_find_list_revoke_and_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store.sqlite");
-    let store = SqliteStore::open(&path).await.unwrap();
+async fn create_find_list_revoke_and_reopen(backend: Backend) {
+    let first = new_store(backend).await;
+    let store = &first;
     assert!(store.list_tsig_keys().await.unwrap().is_empty());
     assert!(
         store
@@ -79,11 +80,9 @@ async fn create_find_list_revoke_and_reopen() {
     assert!(revoked.info.revoked);
     assert!(revoked.secret.is_empty(), "a revoked key keeps its secret");
     assert_eq!(store.list_tsig_keys().await.unwrap().len(), 2);
-    store.close().await;
-    drop(store);
 
     // The keys survive reopening; a revoked key's name can be taken by a new key.
-    let store = SqliteStore::open(&path).await.unwrap();
+    let store = first.reopen().await;
     assert_eq!(
         store
             .find_tsig_key("a.example.com")
@@ -102,3 +101,5 @@ async fn create_find_list_revoke_and_reopen() {
     assert_eq!(found.info.algorithm, TsigAlgorithm::HmacSha512);
     assert!(!found.info.revoked);
 }
+
+on_both_backends!(create_find_list_revoke_and_reopen,);

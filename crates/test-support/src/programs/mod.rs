@@ -14,6 +14,9 @@
 //! [`CLIENT_TIMEOUT`] and are killed when it runs out. Every error carries the program's
 //! whole output so a failure can be understood from the test log alone.
 //!
+//! PostgreSQL, for the store's tests, is [`postgres`]: throwaway clusters and a fresh
+//! database per test.
+//!
 //! The verified commands and their gotchas are in `shared/interop-notes.md`.
 
 pub mod bind;
@@ -24,6 +27,7 @@ pub mod lego;
 pub mod nginx;
 pub mod nsupdate;
 pub mod pebble;
+pub mod postgres;
 pub mod unbound;
 
 use std::io::Write as _;

@@ -1,44 +1,22 @@
-//! The SQLite store against the `RecordStore` contract, on temporary database files.
+//! The store contract (`RecordStore`), on SQLite (temporary database files) and on
+//! PostgreSQL (a fresh database of the test cluster each) alike: every test body runs on
+//! both (`sqlite::NAME`, `postgres::NAME`). What only one backend promises is at the end:
+//! SQLite's durability across `SIGKILL` of the writing process, and PostgreSQL's
+//! instances sharing one database (tests/postgres.rs).
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+#[macro_use]
+mod support;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use record_store::model::{KeyScope, NewApiKey, Record, RecordData, RecordType, Registration};
 use record_store::{RecordStore, SqliteStore, StoreError};
-use tempfile::TempDir;
-
-async fn new_store() -> (TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("store.sqlite"))
-        .await
-        .unwrap();
-    (dir, store)
-}
-
-fn txt(owner: &str, value: &str, ttl: u32) -> Record {
-    Record {
-        owner: owner.into(),
-        ttl,
-        data: RecordData::Txt {
-            value: value.into(),
-        },
-    }
-}
-
-fn a(owner: &str, last: u8, ttl: u32) -> Record {
-    Record {
-        owner: owner.into(),
-        ttl,
-        data: RecordData::A {
-            address: Ipv4Addr::new(192, 0, 2, last),
-        },
-    }
-}
+use support::{Backend, a, new_store, new_store_with_journal_rows, txt};
 
 fn srv(owner: &str, port: u16) -> Record {
     Record {
@@ -89,25 +67,26 @@ fn registration(username: &str, subdomain: &str) -> Registration {
     }
 }
 
-#[tokio::test]
-async fn open_by_url() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("by-url.sqlite");
-    let store = record_store::open(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+async fn open_by_url(backend: Backend) {
+    let fresh = new_store(backend).await;
+    let store = record_store::open(&fresh.url()).await.unwrap();
     store.add_record(&a("example.com", 1, 60)).await.unwrap();
     assert_eq!(store.all_records().await.unwrap().len(), 1);
-    assert!(path.exists());
+    assert_eq!(fresh.all_records().await.unwrap().len(), 1);
+    if backend == Backend::Postgres {
+        // postgresql:// is the other spelling libpq accepts.
+        let other = fresh.url().replacen("postgres://", "postgresql://", 1);
+        let store = record_store::open(&other).await.unwrap();
+        assert_eq!(store.all_records().await.unwrap().len(), 1);
+    }
     assert!(matches!(
-        record_store::open("postgres://localhost/acme").await,
+        record_store::open("mysql://localhost/acme").await,
         Err(StoreError::UnsupportedUrl(_))
     ));
 }
 
-#[tokio::test]
-async fn records_are_listed_in_order_and_by_subtree() {
-    let (_dir, store) = new_store().await;
+async fn records_are_listed_in_order_and_by_subtree(backend: Backend) {
+    let store = new_store(backend).await;
     assert!(store.all_records().await.unwrap().is_empty());
     let records = [
         txt("www.example.com", "second", 60),
@@ -169,9 +148,8 @@ async fn records_are_listed_in_order_and_by_subtree() {
     );
 }
 
-#[tokio::test]
-async fn add_record_dedups_and_updates_ttl() {
-    let (_dir, store) = new_store().await;
+async fn add_record_dedups_and_updates_ttl(backend: Backend) {
+    let store = new_store(backend).await;
     store
         .add_record(&txt("a.example.com", "token", 60))
         .await
@@ -211,9 +189,8 @@ async fn add_record_dedups_and_updates_ttl() {
     assert_eq!(store.all_records().await.unwrap().len(), 4);
 }
 
-#[tokio::test]
-async fn replace_rrset_replaces_only_that_rrset() {
-    let (_dir, store) = new_store().await;
+async fn replace_rrset_replaces_only_that_rrset(backend: Backend) {
+    let store = new_store(backend).await;
     let owner = "_acme-challenge._tcp.www.example.com";
     store.add_record(&srv(owner, 1)).await.unwrap();
     store.add_record(&srv(owner, 2)).await.unwrap();
@@ -268,9 +245,8 @@ async fn replace_rrset_replaces_only_that_rrset() {
     );
 }
 
-#[tokio::test]
-async fn delete_records_by_type_or_all() {
-    let (_dir, store) = new_store().await;
+async fn delete_records_by_type_or_all(backend: Backend) {
+    let store = new_store(backend).await;
     store
         .add_record(&a("www.example.com", 1, 60))
         .await
@@ -335,9 +311,8 @@ async fn delete_records_by_type_or_all() {
     );
 }
 
-#[tokio::test]
-async fn push_txt_keeps_the_newest_values() {
-    let (_dir, store) = new_store().await;
+async fn push_txt_keeps_the_newest_values(backend: Backend) {
+    let store = new_store(backend).await;
     let owner = "d420c923-bbd7-4056-ab64-c3ca54c9b3cf.auth.example.com";
     store.add_record(&a(owner, 1, 60)).await.unwrap();
     store
@@ -393,9 +368,8 @@ async fn push_txt_keeps_the_newest_values() {
     );
 }
 
-#[tokio::test]
-async fn serial_strictly_increases_and_the_watch_fires() {
-    let (_dir, store) = new_store().await;
+async fn serial_strictly_increases_and_the_watch_fires(backend: Backend) {
+    let store = new_store(backend).await;
     let first = store.serial().await.unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -461,9 +435,8 @@ async fn serial_strictly_increases_and_the_watch_fires() {
     assert!(woken > last);
 }
 
-#[tokio::test]
-async fn the_change_journal_names_the_owners_changed_since_a_serial() {
-    let (_dir, store) = new_store().await;
+async fn the_change_journal_names_the_owners_changed_since_a_serial(backend: Backend) {
+    let store = new_store(backend).await;
     let start = store.serial().await.unwrap();
     let changes = |since| {
         let store = &store;
@@ -513,13 +486,8 @@ async fn the_change_journal_names_the_owners_changed_since_a_serial() {
     assert_eq!(changes(now).await.unwrap().owners, ["b.example.com"]);
 }
 
-#[tokio::test]
-async fn a_pruned_journal_sends_the_reader_to_read_everything() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("store.sqlite"))
-        .await
-        .unwrap()
-        .with_journal_rows(3);
+async fn a_pruned_journal_sends_the_reader_to_read_everything(backend: Backend) {
+    let store = new_store_with_journal_rows(backend, 3).await;
     let mut serials = vec![store.serial().await.unwrap()];
     for i in 1..=5u8 {
         store
@@ -556,9 +524,8 @@ async fn a_pruned_journal_sends_the_reader_to_read_everything() {
     }
 }
 
-#[tokio::test]
-async fn records_at_reads_exact_owners() {
-    let (_dir, store) = new_store().await;
+async fn records_at_reads_exact_owners(backend: Backend) {
+    let store = new_store(backend).await;
     for record in [
         a("a.example.com", 1, 60),
         txt("a.example.com", "t", 60),
@@ -591,9 +558,8 @@ async fn records_at_reads_exact_owners() {
     assert!(store.records_at(&[]).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn api_keys() {
-    let (_dir, store) = new_store().await;
+async fn api_keys(backend: Backend) {
+    let store = new_store(backend).await;
     assert!(store.list_keys().await.unwrap().is_empty());
     assert!(store.find_key("k1").await.unwrap().is_none());
 
@@ -645,9 +611,8 @@ async fn api_keys() {
     );
 }
 
-#[tokio::test]
-async fn registrations() {
-    let (_dir, store) = new_store().await;
+async fn registrations(backend: Backend) {
+    let store = new_store(backend).await;
     assert!(store.find_registration("u1").await.unwrap().is_none());
     let r1 = registration("u1", "s1");
     store.create_registration(&r1).await.unwrap();
@@ -732,12 +697,10 @@ async fn registrations() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn data_survives_reopening() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("persist.sqlite");
+async fn data_survives_reopening(backend: Backend) {
+    let fresh = new_store(backend).await;
     let (records, serial) = {
-        let store = SqliteStore::open(&path).await.unwrap();
+        let store = fresh.reopen().await;
         store.add_record(&a("example.com", 1, 60)).await.unwrap();
         store
             .add_record(&srv("_acme-challenge._tcp.example.com", 8080))
@@ -752,12 +715,11 @@ async fn data_survives_reopening() {
             .unwrap();
         let records = store.all_records().await.unwrap();
         let serial = store.serial().await.unwrap();
-        store.close().await;
         (records, serial)
     };
     // Reopening runs the migrator again on an up-to-date database: a no-op.
     for _ in 0..2 {
-        let store = SqliteStore::open(&path).await.unwrap();
+        let store = fresh.reopen().await;
         assert_eq!(store.all_records().await.unwrap(), records);
         assert_eq!(store.serial().await.unwrap(), serial);
         assert_eq!(*store.subscribe().borrow(), serial);
@@ -768,17 +730,15 @@ async fn data_survives_reopening() {
             store.find_registration("u1").await.unwrap().unwrap(),
             registration("u1", "s1")
         );
-        store.close().await;
     }
     // The serial goes on increasing after a reopen.
-    let store = SqliteStore::open(&path).await.unwrap();
+    let store = fresh.reopen().await;
     store.add_record(&a("example.com", 2, 60)).await.unwrap();
     assert!(store.serial().await.unwrap() > serial);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_writers_all_succeed() {
-    let (_dir, store) = new_store().await;
+async fn concurrent_writers_all_succeed(backend: Backend) {
+    let store = new_store(backend).await;
     let store = Arc::new(store);
     let start = store.serial().await.unwrap();
     let mut rx = store.subscribe();
@@ -940,9 +900,8 @@ async fn poll_once<F: std::future::Future + Unpin>(future: &mut F) -> std::task:
 
 /// An API client that disconnects makes hyper drop the request, and with it the store
 /// call. A write that has started still runs to its end.
-#[tokio::test]
-async fn a_write_whose_caller_stops_waiting_still_completes() {
-    let (_dir, store) = new_store().await;
+async fn a_write_whose_caller_stops_waiting_still_completes(backend: Backend) {
+    let store = new_store(backend).await;
     let mut changes = store.subscribe();
     let before = *changes.borrow();
     let record = txt("gone.example.com", "v", 60);
@@ -966,9 +925,8 @@ async fn a_write_whose_caller_stops_waiting_still_completes() {
 /// Writes dropped after any number of polls, with the SQLite worker thread given
 /// different amounts of time between them: the next write always works (no transaction
 /// is left open on the one writer connection).
-#[tokio::test]
-async fn abandoned_writes_leave_the_store_writable() {
-    let (_dir, store) = new_store().await;
+async fn abandoned_writes_leave_the_store_writable(backend: Backend) {
+    let store = new_store(backend).await;
     let mut abandoned = 0;
     for attempt in 0..400u32 {
         let record = txt(&format!("w{attempt}.example.com"), "v", 60);
@@ -1002,3 +960,22 @@ async fn abandoned_writes_leave_the_store_writable() {
         "no write was abandoned; the test exercised nothing"
     );
 }
+
+on_both_backends!(
+    open_by_url,
+    records_are_listed_in_order_and_by_subtree,
+    add_record_dedups_and_updates_ttl,
+    replace_rrset_replaces_only_that_rrset,
+    delete_records_by_type_or_all,
+    push_txt_keeps_the_newest_values,
+    serial_strictly_increases_and_the_watch_fires,
+    the_change_journal_names_the_owners_changed_since_a_serial,
+    a_pruned_journal_sends_the_reader_to_read_everything,
+    records_at_reads_exact_owners,
+    api_keys,
+    registrations,
+    data_survives_reopening,
+    concurrent_writers_all_succeed,
+    a_write_whose_caller_stops_waiting_still_completes,
+    abandoned_writes_leave_the_store_writable,
+);

@@ -1,4 +1,5 @@
-//! The stored form: how the SQLite store writes the model's values into its columns, and
+//! The stored form: how the SQL stores (SQLite and PostgreSQL alike) write the model's
+//! values into their columns, and
 //! reads them back. Private to the store, so the model types carry no serialisation and
 //! the API's JSON can change without a data migration.
 //!
@@ -106,17 +107,17 @@ fn from_json<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T
 }
 
 /// The `records.data` text of `data`: its canonical JSON, the deduplication key.
-pub(super) fn data_json(data: &RecordData) -> Result<String, StoreError> {
+pub(crate) fn data_json(data: &RecordData) -> Result<String, StoreError> {
     to_json(&StoredData::from(data))
 }
 
 /// Reads a `records.data` text (`what` names the row in errors).
-pub(super) fn data_from_json(what: &str, json: &str) -> Result<RecordData, StoreError> {
+pub(crate) fn data_from_json(what: &str, json: &str) -> Result<RecordData, StoreError> {
     from_json::<StoredData>(what, json).map(RecordData::from)
 }
 
 /// The `scopes` text of `scopes`.
-pub(super) fn scopes_json(scopes: &[KeyScope]) -> Result<String, StoreError> {
+pub(crate) fn scopes_json(scopes: &[KeyScope]) -> Result<String, StoreError> {
     let stored: Vec<StoredScope> = scopes
         .iter()
         .map(|scope| match scope.clone() {
@@ -128,7 +129,7 @@ pub(super) fn scopes_json(scopes: &[KeyScope]) -> Result<String, StoreError> {
 }
 
 /// Reads a `scopes` text.
-pub(super) fn scopes_from_json(what: &str, json: &str) -> Result<Vec<KeyScope>, StoreError> {
+pub(crate) fn scopes_from_json(what: &str, json: &str) -> Result<Vec<KeyScope>, StoreError> {
     Ok(from_json::<Vec<StoredScope>>(what, json)?
         .into_iter()
         .map(|scope| match scope {
@@ -139,13 +140,13 @@ pub(super) fn scopes_from_json(what: &str, json: &str) -> Result<Vec<KeyScope>, 
 }
 
 /// The text of a list of networks.
-pub(super) fn networks_json(networks: &[IpNet]) -> Result<String, StoreError> {
+pub(crate) fn networks_json(networks: &[IpNet]) -> Result<String, StoreError> {
     let shown: Vec<String> = networks.iter().map(ToString::to_string).collect();
     to_json(&shown)
 }
 
 /// Reads a list of networks.
-pub(super) fn networks_from_json(what: &str, json: &str) -> Result<Vec<IpNet>, StoreError> {
+pub(crate) fn networks_from_json(what: &str, json: &str) -> Result<Vec<IpNet>, StoreError> {
     from_json::<Vec<String>>(what, json)?
         .iter()
         .map(|net| {
@@ -156,13 +157,13 @@ pub(super) fn networks_from_json(what: &str, json: &str) -> Result<Vec<IpNet>, S
 }
 
 /// The text of a list of record types.
-pub(super) fn record_types_json(types: &[RecordType]) -> Result<String, StoreError> {
+pub(crate) fn record_types_json(types: &[RecordType]) -> Result<String, StoreError> {
     let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
     to_json(&names)
 }
 
 /// Reads a list of record types.
-pub(super) fn record_types_from_json(
+pub(crate) fn record_types_from_json(
     what: &str,
     json: &str,
 ) -> Result<Vec<RecordType>, StoreError> {
@@ -175,7 +176,7 @@ pub(super) fn record_types_from_json(
 }
 
 /// The `records.author` text of `author`.
-pub(super) fn author_text(author: &Author) -> String {
+pub(crate) fn author_text(author: &Author) -> String {
     match author {
         Author::ApiKey(id) => format!("api-key:{id}"),
         Author::TsigKey(name) => format!("tsig-key:{name}"),
