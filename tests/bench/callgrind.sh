@@ -92,6 +92,109 @@ CONF
     [ -n "$IR" ] || { echo "callgrind.sh: no totals in $out" >&2; return 1; }
 }
 
+# ref_instructions SERVER N : sets IR to the total instructions of a reference server run
+# under callgrind that handles N of its work: nginx proxying N challenges (the shipped
+# deploy/nginx snippet, one process: master_process off), Knot or NSD answering N SRV
+# queries over UDP. Every process of the server is traced; their totals are summed.
+ref_instructions() {
+    local server=$1 n=$2 dir="$work/ref-$1-$2" port pid
+    mkdir -p "$dir"
+    port=$(free_port)
+    case $server in
+        nginx)
+            sed "s|proxy_pass http://127.0.0.1:8080;|proxy_pass http://127.0.0.1:$target_port;|" \
+                "$here/../../deploy/nginx/acme-srv.conf" > "$dir/acme-challenge.conf"
+            cat > "$dir/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $dir/client_body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        include $dir/acme-challenge.conf;
+    }
+}
+CONF
+            start_bg "$SERVER_CPU" "$dir/server.log" valgrind --tool=callgrind --trace-children=yes \
+                --callgrind-out-file="$dir/cg.%p" nginx -c "$dir/nginx.conf" -e "$dir/error.log" ;;
+        knot)
+            cat > "$dir/knot.conf" <<CONF
+server:
+    listen: 127.0.0.1@$port
+    rundir: "$dir"
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "$dir"
+zone:
+  - domain: bench.test
+    file: "$work/bench.test.zone"
+    zonefile-sync: -1
+    journal-content: none
+CONF
+            start_bg "$SERVER_CPU" "$dir/server.log" valgrind --tool=callgrind --trace-children=yes \
+                --callgrind-out-file="$dir/cg.%p" knotd -c "$dir/knot.conf" ;;
+        nsd)
+            cat > "$dir/nsd.conf" <<CONF
+server:
+    ip-address: 127.0.0.1
+    port: $port
+    username: ""
+    chroot: ""
+    zonesdir: "$dir"
+    database: ""
+    pidfile: "$dir/nsd.pid"
+    xfrdfile: "$dir/xfrd.state"
+    zonelistfile: "$dir/zone.list"
+    xfrdir: "$dir"
+    server-count: 1
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
+remote-control:
+    control-enable: no
+zone:
+    name: bench.test
+    zonefile: "$work/bench.test.zone"
+CONF
+            start_bg "$SERVER_CPU" "$dir/server.log" valgrind --tool=callgrind --trace-children=yes \
+                --callgrind-out-file="$dir/cg.%p" nsd -d -c "$dir/nsd.conf" ;;
+    esac
+    pid=$BENCH_LAST_PID
+    # Ready when one request is answered (bounded: a server under valgrind starts slowly).
+    local deadline=$(( $(date +%s) + 120 ))
+    until case $server in
+            nginx) python3 "$here/drive.py" http "$port" www.bench.test "/.well-known/acme-challenge/$token" 1 "$token.thumbprint" ;;
+            *) timeout 5 python3 "$here/drive.py" dns "$port" _acme-challenge._tcp.www.bench.test 1 ;;
+        esac 2>/dev/null; do
+        [ "$(date +%s)" -lt "$deadline" ] || { echo "callgrind.sh: $server did not answer" >&2; tail "$dir/server.log" >&2; return 1; }
+        sleep 0.5
+    done
+    case $server in
+        nginx) python3 "$here/drive.py" http "$port" www.bench.test "/.well-known/acme-challenge/$token" "$n" "$token.thumbprint" ;;
+        *) python3 "$here/drive.py" dns "$port" _acme-challenge._tcp.www.bench.test "$n" ;;
+    esac
+    kill -TERM "$pid"
+    deadline=$(( $(date +%s) + 120 ))
+    while kill -0 "$pid" 2>/dev/null; do
+        [ "$(date +%s)" -lt "$deadline" ] || { echo "callgrind.sh: $server did not stop" >&2; return 1; }
+        sleep 0.2
+    done
+    # Children (NSD's server process) may end just after the parent.
+    sleep 1
+    IR=$(cat "$dir"/cg.* 2>/dev/null | awk '/^(totals|summary):/ {t += $2} END {printf "%d", t}')
+    [ "${IR:-0}" -gt 0 ] || { echo "callgrind.sh: no totals for $server in $dir" >&2; return 1; }
+}
+
 {
     echo "## Instruction counts (callgrind)"
     echo
@@ -115,5 +218,33 @@ for kind in ${KINDS:-challenge dns}; do
     echo "| $label | $n1 | $n2 | $a | $b | **$per** |" >> "$OUT_DIR/callgrind.md"
     printf 'callgrind\tacme-srv\t%s_instructions_per_request\t%s\n' "$kind" "$per" >> "$OUT_DIR/callgrind.tsv"
 done
+# The references on the same work, so each wall-clock ratio also exists as a noise-free
+# one: nginx per proxied challenge (it does no DNS: its target is fixed), Knot and NSD per
+# SRV answer.
+declare -A PER
+for kind in ${KINDS:-challenge dns}; do
+    scale=$([ "$kind" = dns ] && echo "$DNS_SCALE" || echo 1)
+    n1=$(( N1 * scale )) n2=$(( N2 * scale ))
+    refs=$([ "$kind" = challenge ] && echo "nginx" || echo "knot nsd")
+    for ref in $refs; do
+        ref_instructions "$ref" "$n1"
+        a=$IR
+        ref_instructions "$ref" "$n2"
+        b=$IR
+        PER[$ref]=$(awk -v a="$a" -v b="$b" -v n1="$n1" -v n2="$n2" 'BEGIN { printf "%d", (b - a) / (n2 - n1) }')
+        label=$([ "$kind" = challenge ] && echo "nginx: proxied challenge (fixed target, no DNS)" || echo "$ref: DNS SRV answer (UDP)")
+        echo "| $label | $n1 | $n2 | $a | $b | **${PER[$ref]}** |" >> "$OUT_DIR/callgrind.md"
+        printf 'callgrind\t%s\t%s_instructions_per_request\t%s\n' "$ref" "$kind" "${PER[$ref]}" >> "$OUT_DIR/callgrind.tsv"
+    done
+done
 echo >> "$OUT_DIR/callgrind.md"
-echo "callgrind: $(valgrind --version); binary: $BIN" >> "$OUT_DIR/callgrind.md"
+acme_challenge=$(awk -F'\t' '$2 == "acme-srv" && $3 == "challenge_instructions_per_request" {print $4}' "$OUT_DIR/callgrind.tsv")
+acme_dns=$(awk -F'\t' '$2 == "acme-srv" && $3 == "dns_instructions_per_request" {print $4}' "$OUT_DIR/callgrind.tsv")
+{
+    [ -n "$acme_challenge" ] && [ -n "${PER[nginx]:-}" ] &&
+        echo "Instructions per challenge, acme-srv / nginx: $(ratio "$acme_challenge" "${PER[nginx]}") (nginx's ÷ acme-srv's, the speed ratio: $(ratio "${PER[nginx]}" "$acme_challenge")×)."
+    [ -n "$acme_dns" ] && [ -n "${PER[knot]:-}" ] &&
+        echo "Instructions per SRV answer, acme-srv / Knot: $(ratio "$acme_dns" "${PER[knot]}"), acme-srv / NSD: $(ratio "$acme_dns" "${PER[nsd]}") (speed ratios $(ratio "${PER[knot]}" "$acme_dns")× and $(ratio "${PER[nsd]}" "$acme_dns")×)."
+    echo
+    echo "callgrind: $(valgrind --version); binary: $BIN"
+} >> "$OUT_DIR/callgrind.md"
