@@ -411,7 +411,7 @@ async fn open_store(url: &str) -> anyhow::Result<Arc<dyn record_store::RecordSto
     }
     record_store::open(url)
         .await
-        .with_context(|| format!("opening store {url}"))
+        .with_context(|| format!("opening store {}", record_store::redacted_url(url)))
 }
 
 /// Resolves on SIGTERM or SIGINT.

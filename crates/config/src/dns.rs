@@ -292,7 +292,8 @@ impl Default for ApiQuotasConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// `sqlite://PATH` (created if missing).
+    /// `sqlite://PATH` (created if missing), or `postgres://…` / `postgresql://…` for a
+    /// PostgreSQL database shared by several instances (the database must exist).
     pub url: String,
 }
 

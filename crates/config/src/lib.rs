@@ -623,10 +623,22 @@ impl Config {
                 }
             }
         }
-        if !self.store.url.starts_with("sqlite://") || self.store.url.len() <= "sqlite://".len() {
+        let url = &self.store.url;
+        let store_named = ["sqlite://", "postgres://", "postgresql://"]
+            .iter()
+            .any(|scheme| {
+                url.strip_prefix(scheme)
+                    .is_some_and(|rest| !rest.is_empty())
+            });
+        if !store_named {
+            // Not the URL itself: a mistyped PostgreSQL URL may carry a password.
+            let shown = url.split_once("://").map_or("", |(scheme, _)| scheme);
             return Err(invalid(
                 "store.url",
-                format!("{:?}: expected sqlite://PATH", self.store.url),
+                format!(
+                    "a URL with scheme {shown:?}: expected sqlite://PATH or \
+                     postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+                ),
             ));
         }
         if let Some(router) = &self.router {

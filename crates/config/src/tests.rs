@@ -108,8 +108,17 @@ fn dns_and_api_tables_are_optional_and_checked() {
         e.contains("api.acme_dns_zone") && e.contains("not inside a zone"),
         "{e}"
     );
-    let e = err("[store]\nurl = \"postgres://x\"\n");
-    assert!(e.contains("store.url"), "{e}");
+    let e = err("[store]\nurl = \"mysql://u:secret@x/db\"\n");
+    assert!(
+        e.contains("store.url") && e.contains("\"mysql\"") && !e.contains("secret"),
+        "{e}"
+    );
+    for accepted in ["postgres://acme:pw@db:5432/acme", "postgresql://db/acme"] {
+        let text = format!("[store]\nurl = \"{accepted}\"\n");
+        let config = parse("t.toml", &text).unwrap();
+        assert_eq!(config.store.url, accepted);
+        config.validate("t.toml").unwrap();
+    }
     let e = err("[dns]\n[[dns.zones]]\norigin = \"a.test\"\nserial = 5\n");
     assert!(
         e.contains("dns.zones") && e.contains("unknown field `serial`"),

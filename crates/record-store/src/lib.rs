@@ -4,36 +4,47 @@
 //! resource records ([`Record`]), API keys ([`ApiKey`], stored as argon2 hashes by the
 //! caller), TSIG keys for RFC 2136 UPDATE ([`TsigKey`], stored as they are: the server
 //! computes HMACs with them), and acme-dns registrations ([`Registration`]). One trait,
-//! [`RecordStore`], is all the DNS server, the API and the CLI see, so a PostgreSQL
-//! store for several instances can be added without touching them.
+//! [`RecordStore`], is all the DNS server, the API and the CLI see; two implement it:
+//! [`SqliteStore`] (embedded, the default, `sqlite://PATH`) and [`PostgresStore`]
+//! (several instances on one database, `postgres://…`); [`open`] picks one by URL.
 //!
-//! Guarantees every implementation gives:
+//! Guarantees every implementation gives (the contract tests under `tests/` run on
+//! both):
 //! - **Durable acknowledgement**: a write method returns `Ok` only after the change is
-//!   durable (for SQLite: WAL with `synchronous = FULL`), so an acknowledged write
-//!   survives a crash or `SIGKILL`.
+//!   durable (SQLite: WAL with `synchronous = FULL`; PostgreSQL: `COMMIT` with
+//!   `synchronous_commit = on`), so an acknowledged write survives a crash or `SIGKILL`.
 //! - **Atomic changes**: each write method is one transaction; the zone serial
 //!   ([`RecordStore::serial`]) increases by at least one with every committed change to
-//!   records.
+//!   records, raised in that transaction. Writers are serialised (SQLite's write lock;
+//!   PostgreSQL: the one serial row locked first), also across processes and instances.
 //! - **One set of rules for every write path** ([`rules`]): a CNAME stands alone and never
 //!   at a zone apex, an RRset holds at most [`rules::MAX_RRSET_RECORDS`] records, TTLs
 //!   are within [`rules::TTL_RANGE`], and the record quotas per zone and per credential
 //!   hold. They are checked inside each write's transaction, so concurrent writers
-//!   cannot slip past them, and a write that breaks one changes nothing and fails with
-//!   [`StoreError::Rule`] naming the rule and the facts ([`RuleViolation`]). The HTTP
-//!   API, acme-dns `/update` and RFC 2136 UPDATE ([`RecordStore::apply_update`],
-//!   [`update`]) all write through them; none repeats them.
+//!   (of any instance) cannot slip past them, and a write that breaks one changes
+//!   nothing and fails with [`StoreError::Rule`] naming the rule and the facts
+//!   ([`RuleViolation`]). The HTTP API, acme-dns `/update` and RFC 2136 UPDATE
+//!   ([`RecordStore::apply_update`], [`update`]) all write through them; none repeats them.
 //! - **Change feed**: [`RecordStore::subscribe`] yields the serial after each committed
 //!   change, so the DNS server updates its in-memory snapshot; queries never wait on
-//!   the store. [`RecordStore::changes_since`] names the owners that changed, so the
-//!   snapshot is patched rather than rebuilt.
+//!   the store. [`RecordStore::changes_since`] names the owners that changed (the change
+//!   journal, written in the same transaction), so the snapshot is patched rather than
+//!   rebuilt. SQLite announces the changes made through the same store; PostgreSQL also
+//!   those of every other instance (LISTEN/NOTIFY, with a catch-up read after any gap).
+//! - **Failures say what is wrong**: [`StoreError::storage_fault`] names a fault of the
+//!   storage (a full disk, a read-only file system, an unreachable database server,
+//!   [`StoreError::Unavailable`]) that the operator must fix and a client may retry
+//!   after (the API answers 503); the stores recover by themselves once it is fixed.
 //! - **A private stored form**: the types here are the interface, not the storage format;
 //!   none is serialised as it is, so the API's JSON and the database's can change apart.
 //!
 //! Layout: [`model`] holds the data types and their validation; [`rules`] the record
 //! rules and what a write needs for them ([`WriteContext`]); [`update`] the input and
-//! outcome of an RFC 2136 UPDATE; [`sqlite`] the embedded SQLite implementation with
-//! versioned migrations under `migrations/` and its private stored form; [`instrumented`]
-//! wraps any store with latency metrics ([`open`] returns stores wrapped so).
+//! outcome of an RFC 2136 UPDATE; [`sqlite`] and [`postgres`] the two stores, each with
+//! its versioned migrations (`migrations/sqlite/`, `migrations/postgres/`), sharing their
+//! statements, rule checks and UPDATE (`sql`, written once in SQL both accept) and their
+//! private stored form (`stored_form`); [`instrumented`] wraps any store with latency
+//! metrics ([`open`] returns stores wrapped so).
 #![forbid(unsafe_code)]
 
 pub mod instrumented;
@@ -318,6 +329,23 @@ pub trait RecordStore: Send + Sync + 'static {
     async fn count_registrations(&self) -> Result<u64, StoreError>;
 }
 
+/// `url` with its password, if it has one, shown as `***`: a store URL as it may be
+/// logged (`postgres://acme:***@db:5432/acme`).
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 /// Opens the store named by `url`: `sqlite://PATH` (created if missing, migrated), or
 /// `postgres://…` / `postgresql://…` (a libpq-style URL; the database must exist, its
 /// schema is migrated: see [`PostgresStore::connect`]).
@@ -333,4 +361,25 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn RecordStore>, StoreErr
         )));
     }
     Err(StoreError::UnsupportedUrl(url.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_url;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redacted_url("postgres://acme:s3cr:et@db:5432/acme?sslmode=require"),
+            "postgres://acme:***@db:5432/acme?sslmode=require"
+        );
+        assert_eq!(
+            redacted_url("postgresql://acme@db/acme"),
+            "postgresql://acme@db/acme"
+        );
+        assert_eq!(
+            redacted_url("sqlite:///var/lib/a@b:c.sqlite"),
+            "sqlite:///var/lib/a@b:c.sqlite"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! What the store's contract tests share: a fresh store of each backend (SQLite on a
 //! temporary file, PostgreSQL in a fresh database of the test cluster), the macro that
 //! runs a test body on both, records, contexts.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unused_macros, clippy::unwrap_used)]
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
