@@ -193,6 +193,12 @@ impl AcmeSrv {
         }
         Ok(exit)
     }
+
+    /// Sends SIGKILL (no chance to flush or finish anything) and waits for the exit.
+    pub async fn kill(&mut self) -> anyhow::Result<ExitStatus> {
+        self.child.start_kill().context("sending SIGKILL")?;
+        self.child.wait().await.context("waiting for process")
+    }
 }
 
 /// Parses `... listening for <kind> on <addr>` into `(kind, addr)`.

@@ -71,4 +71,5 @@ mod lego_tls_alpn01;
 mod push_to_primary;
 mod rfc2136_updates;
 mod secondaries;
+mod several_instances;
 mod srv_via_cli;
