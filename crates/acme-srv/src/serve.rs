@@ -49,9 +49,9 @@ pub(crate) fn run(config: Config, parts: Parts, reload: reload::Source) -> anyho
 }
 
 async fn serve(mut config: Config, parts: Parts, reload: reload::Source) -> anyhow::Result<()> {
-    let metrics = admin::install_metrics()?;
-    fit_connection_caps(&mut config, parts);
     let shutdown = CancellationToken::new();
+    let metrics = admin::install_metrics(shutdown.clone())?;
+    fit_connection_caps(&mut config, parts);
     let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
 
     let store = if parts.dns || parts.api {
