@@ -49,11 +49,7 @@ struct Refusal {
     detail: String,
 }
 
-const NO_TARGET: &str = "no validation target for this domain";
-const LOOKUP_FAILED: &str = "the validation target could not be looked up";
-const UNREACHABLE: &str = "no validation target could be reached";
-const TIMED_OUT: &str = "the validation target did not answer in time";
-const BAD_ANSWER: &str = "the validation target's answer could not be relayed";
+use crate::reply::reasons::{BAD_ANSWER, LOOKUP_FAILED, NO_TARGET, TIMED_OUT, UNREACHABLE};
 
 fn refusal(status: StatusCode, reason: &'static str, detail: String) -> Refusal {
     Refusal {

@@ -89,10 +89,7 @@ async fn route(
         return closing(text(StatusCode::BAD_REQUEST, reason));
     }
     if has_own_via(req.headers(), &relay.via_name) {
-        return text(
-            StatusCode::LOOP_DETECTED,
-            "request already passed this relay (Via): loop refused",
-        );
+        return text(StatusCode::LOOP_DETECTED, crate::reply::reasons::LOOP);
     }
     let (host, host_header) = match request_host(&req) {
         Ok(found) => found,
@@ -128,7 +125,10 @@ async fn route(
     }
     if !relay.is_allowed(&inbound.host) {
         tracing::debug!(host = %inbound.host, "challenge for a domain not in the allow-list");
-        return text(StatusCode::NOT_FOUND, "no challenge relay for this domain");
+        return text(
+            StatusCode::NOT_FOUND,
+            crate::reply::reasons::DOMAIN_NOT_ALLOWED,
+        );
     }
     Box::pin(challenge::relay(relay, &req, &inbound, token)).await
 }

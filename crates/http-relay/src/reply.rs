@@ -49,6 +49,25 @@ impl hyper::body::Body for Body {
     }
 }
 
+/// The one-line reasons of the answers the relay writes itself for a challenge, in one
+/// place: `acme-srv check` (crate `setup-check`) recognises each by its text.
+pub mod reasons {
+    /// 404: the domain is not on `[challenge] allow_domains`.
+    pub const DOMAIN_NOT_ALLOWED: &str = "no challenge relay for this domain";
+    /// 404: no SRV record and no fallback target, or a `.` opt-out.
+    pub const NO_TARGET: &str = "no validation target for this domain";
+    /// 502: the SRV or address lookup failed.
+    pub const LOOKUP_FAILED: &str = "the validation target could not be looked up";
+    /// 502: no target address could be reached (refused by policy or not accepting).
+    pub const UNREACHABLE: &str = "no validation target could be reached";
+    /// 504: the target did not answer in time.
+    pub const TIMED_OUT: &str = "the validation target did not answer in time";
+    /// 502: the target's answer was malformed or too large.
+    pub const BAD_ANSWER: &str = "the validation target's answer could not be relayed";
+    /// 508: the request already passed this relay.
+    pub const LOOP: &str = "request already passed this relay (Via): loop refused";
+}
+
 /// A full in-memory body.
 pub fn full(bytes: impl Into<Bytes>) -> Body {
     let bytes = bytes.into();

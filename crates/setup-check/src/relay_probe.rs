@@ -2,12 +2,13 @@
 //! explained.
 //!
 //! The relay answers a challenge with the target's answer, or with its own: a short
-//! `text/plain` reason (the strings below, from `http-relay/src/inbound.rs` and
-//! `challenge.rs`), with an `x-request-id` header when DNS or a target was involved (the
-//! relay's log line with the same `id=` has the details). The tests run the real relay,
-//! so a changed reason shows up there.
+//! `text/plain` reason (`http_relay::reply::reasons`, the relay's own constants), with an
+//! `x-request-id` header when DNS or a target was involved (the relay's log line with the
+//! same `id=` has the details).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use http_relay::reply::reasons;
 
 use crate::Context;
 use crate::http::{self, Failure};
@@ -18,37 +19,37 @@ use crate::tls::{self, Handshake};
 /// The relay's own answers: its reason line, what it means, and the fix.
 const RELAY_REASONS: &[(&str, &str, &str)] = &[
     (
-        "no challenge relay for this domain",
+        reasons::DOMAIN_NOT_ALLOWED,
         "the relay refused the domain: it is not on [challenge] allow_domains",
         "Add the domain to allow_domains in [challenge] and reload acme-srv (SIGHUP).",
     ),
     (
-        "no validation target for this domain",
+        reasons::NO_TARGET,
         "the relay found no target: no SRV record (and no fallback_target), or a \".\" opt-out",
         "Publish the http-01 SRV record for the domain (see the srv-http-01 step).",
     ),
     (
-        "the validation target could not be looked up",
+        reasons::LOOKUP_FAILED,
         "the relay's DNS lookup of the SRV record or the target failed",
         "Make [resolver] servers reachable from the relay and able to answer for the domain's SRV name.",
     ),
     (
-        "no validation target could be reached",
+        reasons::UNREACHABLE,
         "the relay could not reach any target: every address was refused by [targets] or did not accept the connection",
         "Start the ACME client on the SRV target, or allow its address in [targets] (see the configuration and targets steps).",
     ),
     (
-        "the validation target did not answer in time",
+        reasons::TIMED_OUT,
         "the target did not answer within the relay's timeouts",
         "Make the ACME client answer promptly, or raise [relay.timeouts].",
     ),
     (
-        "the validation target's answer could not be relayed",
+        reasons::BAD_ANSWER,
         "the target's answer was malformed or too large to relay",
         "Point the SRV record at the ACME client's plain-HTTP responder, which answers with a short body.",
     ),
     (
-        "request already passed this relay (Via): loop refused",
+        reasons::LOOP,
         "the SRV target leads back to the relay (a loop)",
         "Point the SRV record at the ACME client, not at the relay's own address.",
     ),
