@@ -94,6 +94,20 @@ impl TlsAlpnResponder {
     pub fn handshakes(&self) -> usize {
         self.handshakes.load(Ordering::SeqCst)
     }
+
+    /// Handshakes completed, once there are at least `n` or `within` has passed: the
+    /// responder finishes its side of a handshake just after the client has finished
+    /// its own, so a client's success does not mean the count has moved yet.
+    pub async fn handshakes_at_least(&self, n: usize, within: std::time::Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let done = self.handshakes();
+            if done >= n || tokio::time::Instant::now() >= deadline {
+                return done;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
 }
 
 impl Drop for TlsAlpnResponder {

@@ -2,6 +2,7 @@
 //! status scripts read (0 ok, 1 warnings, 2 errors, 3 cannot check).
 
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use test_support::binary::{AcmeSrv, run_to_end};
 use test_support::dns_server::TestDns;
@@ -174,7 +175,10 @@ async fn the_tls_alpn01_path_through_the_router_is_checked() {
     assert_eq!(status("targets-tls-alpn-01"), "ok", "{text}");
     assert_eq!(status("router"), "ok", "{text}");
     assert!(
-        responder.handshakes() >= 2,
+        responder
+            .handshakes_at_least(2, Duration::from_secs(5))
+            .await
+            >= 2,
         "the target and the router probe both reached it"
     );
 }
