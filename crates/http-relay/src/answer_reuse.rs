@@ -158,7 +158,8 @@ impl AnswerReuse {
         }
     }
 
-    fn enabled(&self) -> bool {
+    /// Whether coalescing and reuse are on (a request then needs a key and a target set).
+    pub(crate) fn enabled(&self) -> bool {
         !self.keep_for.is_zero() && self.max_kept > 0
     }
 

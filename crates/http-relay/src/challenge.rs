@@ -196,8 +196,14 @@ async fn relay_within_deadline(
         Plan::Targets(targets) => targets,
         Plan::Refuse(refused) => return (Outcome::Refused(refused), None, None, Reuse::None),
     };
-    let key = ChallengeKey::new(&inbound.host, token, req.method() == Method::HEAD);
-    let leader = match relay.answer_reuse.claim(&key, &TargetSet::of(&targets)) {
+    // With reuse off, no key or target set is built at all.
+    let claim = if relay.answer_reuse.enabled() {
+        let key = ChallengeKey::new(&inbound.host, token, req.method() == Method::HEAD);
+        relay.answer_reuse.claim(&key, &TargetSet::of(&targets))
+    } else {
+        Claim::Alone
+    };
+    let leader = match claim {
         Claim::Kept(answer) => return kept(answer, Reuse::Kept),
         Claim::Wait(done) => match answer_reuse::wait(done).await {
             Some(answer) => return kept(answer, Reuse::Coalesced),
