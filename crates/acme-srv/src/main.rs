@@ -120,13 +120,56 @@ fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
     let config = config::load(file)?;
     #[allow(clippy::print_stdout)]
     {
-        println!(
-            "{}: ok ({} domain pattern(s), {} listener(s), other requests: {:?})",
-            file.display(),
-            config.challenge.allow_domains.len(),
-            config.relay.listen.len(),
-            config.relay.other_requests
-        );
+        println!("{}: ok ({})", file.display(), config_summary(&config));
     }
     Ok(())
+}
+
+/// One line on what `serve` would run from `config`, part by part (the store by its
+/// kind only: its URL may hold a password).
+fn config_summary(config: &config::Config) -> String {
+    let parts = serve::Parts::enabled_in(config);
+    let mut runs = Vec::new();
+    if parts.relay {
+        runs.push(format!(
+            "relay: {} listener(s), other requests: {:?}",
+            config.relay.listen.len(),
+            config.relay.other_requests
+        ));
+    }
+    if let Some(router) = config.router.as_ref().filter(|_| parts.router) {
+        runs.push(format!(
+            "router: {} listener(s), {} named backend(s), default backend: {}",
+            router.listen.len(),
+            router.backends.len(),
+            if router.default_backend.is_some() {
+                "yes"
+            } else {
+                "none"
+            }
+        ));
+    }
+    if let Some(dns) = config.dns.as_ref().filter(|_| parts.dns) {
+        runs.push(format!(
+            "dns: {} zone(s), {} listener(s)",
+            dns.zones.len(),
+            dns.listen.len()
+        ));
+    }
+    if parts.api {
+        runs.push("api".to_owned());
+    }
+    if parts.dns || parts.api {
+        let kind = config.store.url.split("://").next().unwrap_or_default();
+        runs.push(format!("store: {kind}"));
+    }
+    let runs = if runs.is_empty() {
+        "serve runs nothing: no [relay], [router], [dns] or [api] table".to_owned()
+    } else {
+        runs.join("; ")
+    };
+    format!(
+        "{} domain pattern(s); {runs}",
+        config.challenge.allow_domains.len()
+    )
 }

@@ -23,6 +23,39 @@ async fn the_shipped_example_config_checks_ok() {
 }
 
 #[tokio::test]
+async fn the_summary_names_what_serve_runs() {
+    let (ok, out) = run_to_end(BIN, &["config", "check", &example_config()])
+        .await
+        .unwrap();
+    assert!(ok, "{out}");
+    for part in [
+        "relay: 2 listener(s)",
+        "dns: 1 zone(s)",
+        "api",
+        "store: sqlite",
+    ] {
+        assert!(out.contains(part), "{part:?} missing: {out}");
+    }
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    writeln!(
+        file,
+        "[router]\nlisten = [\"127.0.0.1:8443\"]\ndefault_backend = {{ address = \"127.0.0.1:9443\" }}"
+    )
+    .unwrap();
+    let path = file.path().to_str().unwrap().to_owned();
+    let (ok, out) = run_to_end(BIN, &["config", "check", &path]).await.unwrap();
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("router: 1 listener(s), 0 named backend(s), default backend: yes"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("relay:"),
+        "a router-only file is not summarised as a relay: {out}"
+    );
+}
+
+#[tokio::test]
 async fn a_bad_config_names_file_key_and_reason() {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     writeln!(
