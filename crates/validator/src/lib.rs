@@ -52,4 +52,5 @@ pub use options::{
 };
 pub use problem::{Problem, ProblemKind, ValidationRecord};
 pub use srv_targets::SrvReport;
+pub use tls_client::client_config as tls_client_config;
 pub use validator::{Challenge, Outcome, PerspectiveReport, Validator, ValidatorError};

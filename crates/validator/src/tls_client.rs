@@ -84,8 +84,9 @@ impl ServerCertVerifier for AnyCertificate {
     }
 }
 
-/// A client configuration offering `alpn` (none when empty), TLS 1.2 and 1.3, ring.
-pub(crate) fn client_config(alpn: &[&str]) -> Arc<ClientConfig> {
+/// A client configuration as a validation uses it: offering `alpn` (none when empty),
+/// TLS 1.2 and 1.3, ring; any certificate accepted, handshake signatures checked.
+pub fn client_config(alpn: &[&str]) -> Arc<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let algorithms = provider.signature_verification_algorithms;
     let mut config = ClientConfig::builder_with_provider(provider)
