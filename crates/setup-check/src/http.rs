@@ -113,7 +113,7 @@ pub(crate) async fn get(
 }
 
 /// Whether `bytes` hold a whole answer with a Content-Length body.
-fn complete(bytes: &[u8]) -> bool {
+pub(crate) fn complete(bytes: &[u8]) -> bool {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut response = httparse::Response::new(&mut headers);
     let Ok(httparse::Status::Complete(head)) = response.parse(bytes) else {
@@ -130,10 +130,10 @@ fn complete(bytes: &[u8]) -> bool {
                 .parse::<usize>()
                 .ok()
         })
-        .is_some_and(|len| bytes.len() >= head + len)
+        .is_some_and(|len| bytes.len() >= head.saturating_add(len))
 }
 
-fn parse(bytes: &[u8]) -> Result<Answer, Failure> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Answer, Failure> {
     if bytes.is_empty() {
         return Err(Failure::NotHttp(
             "the connection closed without an answer".into(),
@@ -181,9 +181,27 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
             break;
         };
         let start = end + 2;
-        let stop = (start + size).min(raw.len());
+        let stop = start.saturating_add(size).min(raw.len());
         out.extend_from_slice(&raw[start..stop]);
         raw = raw.get(stop + 2..).unwrap_or_default();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_lengths_do_not_overflow() {
+        let huge = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\nx", usize::MAX);
+        assert!(!complete(huge.as_bytes()));
+        let chunked =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc";
+        assert_eq!(parse(chunked).map(|a| a.body).ok().as_deref(), Some("abc"));
+        let fine =
+            b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+        let answer = parse(fine).ok().map(|a| (a.status, a.body));
+        assert_eq!(answer, Some((404, "abc".to_owned())));
+    }
 }

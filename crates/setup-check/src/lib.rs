@@ -47,6 +47,8 @@ mod ca;
 mod caa;
 mod configuration;
 mod dns;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod http;
 mod relay_probe;
 pub mod render;
