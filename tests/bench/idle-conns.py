@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Opens N keep-alive HTTP/1.1 connections, sends one request on each, and holds them.
 
-usage: idle-conns.py PORT N HOST_HEADER PATH STOP_FILE HOLD_SECONDS
+usage: idle-conns.py PORT N HOST_HEADER PATH STOP_FILE HOLD_SECONDS [STATUS]
 
 Connects to 127.0.0.1:PORT at most 256 at a time, sends
-`GET PATH HTTP/1.1` with `Host: HOST_HEADER` (keep-alive), reads the whole response and
-keeps the connection open. When every connection has been tried it prints
+`GET PATH HTTP/1.1` with `Host: HOST_HEADER` (keep-alive), reads the whole response
+(which must have STATUS, 200 unless given) and keeps the connection open. When every connection has been tried it prints
 
     ready open=K failed=F [first_error=...]
 
@@ -52,7 +52,7 @@ async def read_response(reader):
     return status, headers
 
 
-async def open_one(port, request, sem, conns, errors):
+async def open_one(port, request, expected, sem, conns, errors):
     async with sem:
         try:
             reader, writer = await asyncio.wait_for(
@@ -63,7 +63,7 @@ async def open_one(port, request, sem, conns, errors):
         try:
             writer.write(request)
             status, headers = await asyncio.wait_for(read_response(reader), STEP_TIMEOUT)
-            if status != 200:
+            if status != expected:
                 raise RuntimeError(f"status {status}")
             if headers.get("connection") == "close":
                 raise RuntimeError("server answered Connection: close")
@@ -76,6 +76,7 @@ async def open_one(port, request, sem, conns, errors):
 async def main():
     port, n, host, path, stop_file, hold = sys.argv[1:7]
     port, n, hold = int(port), int(n), float(hold)
+    expected = int(sys.argv[7]) if len(sys.argv) > 7 else 200
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = n + 64
@@ -90,7 +91,7 @@ async def main():
                "Accept: */*\r\n\r\n").encode()
     sem = asyncio.Semaphore(CONCURRENCY)
     conns, errors = [], []
-    tasks = [asyncio.ensure_future(open_one(port, request, sem, conns, errors))
+    tasks = [asyncio.ensure_future(open_one(port, request, expected, sem, conns, errors))
              for _ in range(n)]
     try:
         await asyncio.wait_for(asyncio.gather(*tasks), OPEN_TIMEOUT)

@@ -117,18 +117,81 @@ pub async fn accept_loop<F, Fut>(
             activity,
             close_at: Instant::now() + bounds.max_duration,
         };
-        let hard_end = accepted.close_at + LIFETIME_GRACE;
-        let connection = serve(accepted);
-        let open = metrics.open.clone();
-        let name = bounds.name;
-        tracker.spawn(async move {
-            open.increment(1.0);
-            if tokio::time::timeout_at(hard_end, connection).await.is_err() {
-                tracing::debug!(listener = name, %peer, "connection closed at the end of its lifetime");
-            }
-            open.decrement(1.0);
-            drop(admitted);
+        let close_at = accepted.close_at;
+        let activity = accepted.activity.clone();
+        metrics.open.increment(1.0);
+        tracker.spawn(Connection {
+            serving: serve(accepted),
+            lifetime: tokio::time::sleep_until(close_at),
+            in_grace: false,
+            activity,
+            open: OpenConnection {
+                gauge: metrics.open.clone(),
+                _admitted: admitted,
+            },
+            listener: bounds.name,
+            peer,
         });
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// One connection's task: the listener's handler under the connection's lifetime.
+    /// At [`ListenerBounds::max_duration`] the handler is told
+    /// ([`Activity::lifetime_over`]) and gets [`LIFETIME_GRACE`] to finish; then it is
+    /// dropped. A plain future rather than an `async` block, which would keep the
+    /// handler's future twice (as captured and as awaited) in every connection's task,
+    /// with one timer for both deadlines.
+    struct Connection<F> {
+        #[pin]
+        serving: F,
+        #[pin]
+        lifetime: tokio::time::Sleep,
+        in_grace: bool,
+        activity: Activity,
+        open: OpenConnection,
+        listener: &'static str,
+        peer: SocketAddr,
+    }
+}
+
+impl<F: Future<Output = ()>> Future for Connection<F> {
+    type Output = ();
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let mut this = self.project();
+        loop {
+            if this.serving.as_mut().poll(cx).is_ready() {
+                return std::task::Poll::Ready(());
+            }
+            std::task::ready!(this.lifetime.as_mut().poll(cx));
+            if *this.in_grace {
+                tracing::debug!(listener = *this.listener, peer = %this.peer, "connection closed at the end of its lifetime");
+                return std::task::Poll::Ready(());
+            }
+            // The lifetime is over: tell the handler, poll it again, and give it the
+            // grace period.
+            *this.in_grace = true;
+            this.activity.end_lifetime();
+            this.lifetime
+                .as_mut()
+                .reset(Instant::now() + LIFETIME_GRACE);
+        }
+    }
+}
+
+/// Counted in `acme_srv_connections_open` and holding its admission until dropped.
+struct OpenConnection {
+    gauge: metrics::Gauge,
+    _admitted: crate::admission::Admitted,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.gauge.decrement(1.0);
     }
 }
 

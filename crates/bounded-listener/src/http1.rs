@@ -2,25 +2,37 @@
 //! read buffer, each request marking its connection busy (so only a connection with no
 //! request in progress can be idle), graceful close at the end of the connection's
 //! lifetime and at shutdown.
+//!
+//! A kept-alive connection waiting for its next request holds no HTTP state: hyper's
+//! connection (its read and write buffers, about 9 KiB) lives only while a request is
+//! read and answered. Once an exchange is over, the connection is answered in full,
+//! hyper waits for more bytes and nothing is left in its buffer, the hyper connection is
+//! taken apart and the socket waits for readability with no buffer at all (as nginx
+//! releases its buffers on idle keep-alive connections); the next request gets a fresh
+//! hyper connection. See [`serve_connection`] for when this happens and why it is safe.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use hyper::body::{Body, Incoming};
+use bytes::Bytes;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::Service;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tokio_util::task::TaskTracker;
 
 use crate::accept::{Accepted, ListenerBounds, accept_loop};
-use crate::timed_io::{Activity, Busy};
+use crate::timed_io::{Activity, Busy, TimedIo};
 
 /// How long open connections get to finish after shutdown begins.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,7 +58,7 @@ pub async fn serve<M, S, B>(
     shutdown: impl Future<Output = ()>,
 ) where
     M: Fn(SocketAddr) -> S + Send + Sync + 'static,
-    S: Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S: Service<Request<Incoming>, Response = Response<B>> + Send + Unpin + 'static,
     S::Future: Send + 'static,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     B: Body + Send + 'static,
@@ -91,13 +103,33 @@ pub async fn serve<M, S, B>(
 }
 
 /// Serves one accepted connection.
-pub async fn serve_connection<S, B>(
+///
+/// The connection alternates between two states. *Waiting*: no request has started;
+/// the socket waits for readability under the first-byte or idle timeout, with no
+/// buffer. *Exchanging*: a hyper connection (boxed, so the waiting task stays small)
+/// reads requests and writes answers under the header timeout. It goes back to waiting
+/// when all of these hold, checked each time hyper yields:
+/// - at least one exchange finished on this hyper connection (so a request head that
+///   arrives in pieces is read by one hyper connection, under one header timeout);
+/// - no request is being served and no answer body is still being sent;
+/// - the last request had no body (so hyper is not still reading or draining one);
+/// - hyper's last read found nothing to read, and its last write or flush completed
+///   (everything it had to send is in the kernel).
+///
+/// hyper then hands back what it read but did not parse (pipelined bytes); those start
+/// the next hyper connection at once, without waiting.
+///
+/// At shutdown (`stop`) or at the end of the connection's lifetime
+/// ([`Activity::lifetime_over`]), a waiting connection is closed and an exchanging one
+/// closes after the request in progress.
+pub fn serve_connection<S, B>(
     accepted: Accepted,
     options: Arc<Http1Options>,
     service: S,
     stop: CancellationToken,
-) where
-    S: Service<Request<Incoming>, Response = Response<B>>,
+) -> impl Future<Output = ()>
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Unpin,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     B: Body + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -106,53 +138,332 @@ pub async fn serve_connection<S, B>(
         io,
         peer,
         activity,
-        close_at,
+        close_at: _,
     } = accepted;
-    let service = MarkBusy {
-        inner: service,
+    let shared = Arc::new(Shared::default());
+    ServeConnection {
+        stop: stop.cancelled_owned(),
+        stopping: false,
+        state: State::Waiting {
+            io,
+            service: Tracked {
+                inner: service,
+                activity: activity.clone(),
+                shared: shared.clone(),
+            },
+        },
+        peer,
         activity,
-    };
+        options,
+        shared,
+    }
+}
+
+/// The hyper connection of one exchange.
+type Exchange<S> = http1::Connection<TokioIo<Watched>, Tracked<S>>;
+
+pin_project_lite::pin_project! {
+    /// The future of [`serve_connection`]: a plain state machine, so that what a waiting
+    /// connection's task holds is exactly these fields.
+    struct ServeConnection<S, B>
+    where
+        S: Service<Request<Incoming>, Response = Response<B>>,
+        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        B: Body,
+        B: 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        #[pin]
+        stop: WaitForCancellationFutureOwned,
+        stopping: bool,
+        state: State<S, B>,
+        peer: SocketAddr,
+        activity: Activity,
+        options: Arc<Http1Options>,
+        shared: Arc<Shared>,
+    }
+}
+
+enum State<S, B>
+where
+    S: Service<Request<Incoming>, Response = Response<B>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    /// Waiting for a request, holding no buffer.
+    Waiting {
+        io: TimedIo<TcpStream>,
+        service: Tracked<S>,
+    },
+    /// hyper reads requests and writes answers.
+    Exchanging {
+        connection: Box<Exchange<S>>,
+        /// [`Shared::finished`] when this hyper connection started.
+        finished_before: usize,
+    },
+    /// The connection is over.
+    Done(PhantomData<fn() -> B>),
+}
+
+impl<S, B> Future for ServeConnection<S, B>
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Unpin,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        let peer = *this.peer;
+        loop {
+            if !*this.stopping
+                && (this.activity.lifetime_over() || this.stop.as_mut().poll(cx).is_ready())
+            {
+                *this.stopping = true;
+                if let State::Exchanging { connection, .. } = &mut this.state {
+                    tracing::debug!(%peer, "closing the connection after the request in progress");
+                    Pin::new(&mut **connection).graceful_shutdown();
+                }
+            }
+            match this.state {
+                State::Waiting { io, .. } => {
+                    if *this.stopping {
+                        *this.state = State::Done(PhantomData);
+                        return Poll::Ready(());
+                    }
+                    if let Err(e) = ready!(io.poll_readable(cx)) {
+                        tracing::debug!(%peer, error = %e, "connection ended while waiting for a request");
+                        *this.state = State::Done(PhantomData);
+                        return Poll::Ready(());
+                    }
+                    let State::Waiting { io, service } =
+                        std::mem::replace(this.state, State::Done(PhantomData))
+                    else {
+                        unreachable!("the state was just matched")
+                    };
+                    *this.state = exchange(this.options, this.shared, io, Bytes::new(), service);
+                }
+                State::Exchanging {
+                    connection,
+                    finished_before,
+                } => {
+                    if let Poll::Ready(result) = Pin::new(&mut **connection).poll(cx) {
+                        if let Err(e) = result {
+                            tracing::debug!(%peer, error = %e, "connection ended with an error");
+                        }
+                        *this.state = State::Done(PhantomData);
+                        return Poll::Ready(());
+                    }
+                    let over = !*this.stopping
+                        && this.shared.finished.load(Ordering::Acquire) != *finished_before
+                        && this.shared.can_wait();
+                    if !over {
+                        return Poll::Pending;
+                    }
+                    let State::Exchanging { connection, .. } =
+                        std::mem::replace(this.state, State::Done(PhantomData))
+                    else {
+                        unreachable!("the state was just matched")
+                    };
+                    let parts = connection.into_parts();
+                    let Watched { io, unparsed, .. } = parts.io.into_inner();
+                    // A copy: the bytes hyper hands back share its whole read buffer.
+                    let unparsed = [&parts.read_buf[..], &unparsed[..]].concat();
+                    *this.state = if unparsed.is_empty() {
+                        tracing::trace!(%peer, "exchange over; waiting for the next request with no buffer");
+                        State::Waiting {
+                            io,
+                            service: parts.service,
+                        }
+                    } else {
+                        exchange(
+                            this.options,
+                            this.shared,
+                            io,
+                            unparsed.into(),
+                            parts.service,
+                        )
+                    };
+                }
+                State::Done(PhantomData) => return Poll::Ready(()),
+            }
+        }
+    }
+}
+
+/// A hyper connection for the next exchange on `io`, reading `unparsed` first.
+fn exchange<S, B>(
+    options: &Http1Options,
+    shared: &Arc<Shared>,
+    io: TimedIo<TcpStream>,
+    unparsed: Bytes,
+    service: Tracked<S>,
+) -> State<S, B>
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Unpin,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    shared.read_pending.store(false, Ordering::Relaxed);
+    shared.write_pending.store(false, Ordering::Relaxed);
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_timeout)
         .max_buf_size(options.max_buf_size)
         .keep_alive(true)
-        .serve_connection(TokioIo::new(io), service);
-    tokio::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        () = stop.cancelled() => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        }
-        () = tokio::time::sleep_until(close_at) => {
-            tracing::debug!(%peer, "connection reached its lifetime; closing after the request in progress");
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        }
-    };
-    if let Err(e) = result {
-        tracing::debug!(%peer, error = %e, "connection ended with an error");
+        .serve_connection(
+            TokioIo::new(Watched {
+                io,
+                unparsed,
+                shared: shared.clone(),
+            }),
+            service,
+        );
+    State::Exchanging {
+        connection: Box::new(connection),
+        finished_before: shared.finished.load(Ordering::Acquire),
     }
 }
 
-/// A service whose requests mark the connection busy until their response is ready.
-struct MarkBusy<S> {
-    inner: S,
-    activity: Activity,
+/// What the exchanges of one connection and hyper's use of its socket are doing,
+/// shared by its service, its socket and its state machine.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Requests being served or answer bodies being sent.
+    open: AtomicUsize,
+    /// Exchanges over (the answer sent or dropped).
+    finished: AtomicUsize,
+    /// Whether the last request came with a body.
+    last_had_body: AtomicBool,
+    /// hyper's last read found nothing.
+    read_pending: AtomicBool,
+    /// hyper's last write or flush could not complete.
+    write_pending: AtomicBool,
 }
 
-impl<S, R> Service<R> for MarkBusy<S>
-where
-    S: Service<R>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = BusyFuture<S::Future>;
+impl Shared {
+    fn begin(self: &Arc<Self>, has_body: bool) -> ExchangeGuard {
+        self.last_had_body.store(has_body, Ordering::Release);
+        self.open.fetch_add(1, Ordering::AcqRel);
+        ExchangeGuard(self.clone())
+    }
 
-    fn call(&self, req: R) -> Self::Future {
-        BusyFuture {
-            _busy: self.activity.begin(),
+    /// Whether the connection can go back to waiting: no exchange under way, hyper not
+    /// left reading a body, waiting for input with nothing left to send.
+    fn can_wait(&self) -> bool {
+        self.open.load(Ordering::Acquire) == 0
+            && !self.last_had_body.load(Ordering::Acquire)
+            && self.read_pending.load(Ordering::Relaxed)
+            && !self.write_pending.load(Ordering::Relaxed)
+    }
+
+    fn wrote<T>(&self, poll: Poll<T>) -> Poll<T> {
+        self.write_pending
+            .store(poll.is_pending(), Ordering::Relaxed);
+        poll
+    }
+}
+
+/// Held from a request's arrival until its answer is sent (or dropped).
+#[derive(Debug)]
+struct ExchangeGuard(Arc<Shared>);
+
+impl Drop for ExchangeGuard {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+        self.0.finished.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// The connection as one hyper connection sees it: first the bytes an earlier hyper
+/// connection read but did not parse, then the socket; every operation recorded in
+/// [`Shared`].
+struct Watched {
+    io: TimedIo<TcpStream>,
+    unparsed: Bytes,
+    shared: Arc<Shared>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        if !this.unparsed.is_empty() {
+            let n = this.unparsed.len().min(buf.remaining());
+            buf.put_slice(&this.unparsed.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
+        let poll = Pin::new(&mut this.io).poll_read(cx, buf);
+        this.shared
+            .read_pending
+            .store(poll.is_pending(), Ordering::Relaxed);
+        poll
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        this.shared
+            .wrote(Pin::new(&mut this.io).poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        this.shared
+            .wrote(Pin::new(&mut this.io).poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        this.shared.wrote(Pin::new(&mut this.io).poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+/// A service whose requests mark the connection busy until their response is ready,
+/// and count as open exchanges until their answer body is sent.
+struct Tracked<S> {
+    inner: S,
+    activity: Activity,
+    shared: Arc<Shared>,
+}
+
+impl<S, B> Service<Request<Incoming>> for Tracked<S>
+where
+    S: Service<Request<Incoming>, Response = Response<B>>,
+{
+    type Response = Response<TrackedBody<B>>;
+    type Error = S::Error;
+    type Future = TrackedFuture<S::Future>;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        let exchange = self.shared.begin(!req.body().is_end_stream());
+        TrackedFuture {
+            busy: Some(self.activity.begin()),
+            exchange: Some(exchange),
             inner: self.inner.call(req),
         }
     }
@@ -160,17 +471,59 @@ where
 
 pin_project_lite::pin_project! {
     /// A request's future, holding the connection busy.
-    struct BusyFuture<F> {
-        _busy: Busy,
+    struct TrackedFuture<F> {
+        busy: Option<Busy>,
+        exchange: Option<ExchangeGuard>,
         #[pin]
         inner: F,
     }
 }
 
-impl<F: Future> Future for BusyFuture<F> {
-    type Output = F::Output;
+impl<F, B, E> Future for TrackedFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<TrackedBody<B>>, E>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.project().inner.poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        this.busy.take();
+        let exchange = this.exchange.take();
+        Poll::Ready(result.map(|response| {
+            response.map(|body| TrackedBody {
+                _exchange: exchange,
+                inner: body,
+            })
+        }))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An answer body; its exchange is open until hyper drops it.
+    struct TrackedBody<B> {
+        _exchange: Option<ExchangeGuard>,
+        #[pin]
+        inner: B,
+    }
+}
+
+impl<B: Body> Body for TrackedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        self.project().inner.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }

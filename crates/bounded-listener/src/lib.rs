@@ -25,7 +25,9 @@
 //!   `acme_srv_connections_refused_total{listener,reason}` and
 //!   `acme_srv_accept_errors_total{listener}`.
 //! - `http1.rs`: [`http1::serve`], hyper's HTTP/1 server over the accept loop (header
-//!   timeout, bounded head, graceful close at lifetime and shutdown).
+//!   timeout, bounded head, graceful close at lifetime and shutdown); a kept-alive
+//!   connection between requests holds no hyper state, only its socket waiting for
+//!   readability (about 1.3 KiB in all, against 10 KiB with hyper's buffers).
 //! - `fd_budget.rs`: [`raise_nofile_limit`] and [`fit_caps`], the descriptor budget.
 #![forbid(unsafe_code)]
 

@@ -8,7 +8,7 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -35,29 +35,48 @@ impl Expiry {
 }
 
 /// Marks a connection busy while a request is being served, so that a slow answer (a
-/// target taking its time) is not mistaken for an idle client. Cheap to clone.
+/// target taking its time) is not mistaken for an idle client; and tells the handler
+/// when the connection's lifetime is over. Cheap to clone.
 #[derive(Debug, Clone, Default)]
-pub struct Activity(Arc<AtomicUsize>);
+pub struct Activity(Arc<ActivityState>);
+
+#[derive(Debug, Default)]
+struct ActivityState {
+    busy: AtomicUsize,
+    lifetime_over: AtomicBool,
+}
 
 /// Held while a request is served; see [`Activity::begin`].
 #[derive(Debug)]
-pub struct Busy(Arc<AtomicUsize>);
+pub struct Busy(Arc<ActivityState>);
 
 impl Activity {
     /// Marks the connection busy until the returned guard is dropped.
     pub fn begin(&self) -> Busy {
-        self.0.fetch_add(1, Ordering::AcqRel);
+        self.0.busy.fetch_add(1, Ordering::AcqRel);
         Busy(self.0.clone())
     }
 
     fn is_busy(&self) -> bool {
-        self.0.load(Ordering::Acquire) > 0
+        self.0.busy.load(Ordering::Acquire) > 0
+    }
+
+    /// Whether the connection has reached its lifetime (`ListenerBounds::max_duration`):
+    /// it should take no new request. The accept loop sets this and then polls the
+    /// connection's handler again, so a handler that checks it on every poll learns it
+    /// at once.
+    pub fn lifetime_over(&self) -> bool {
+        self.0.lifetime_over.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn end_lifetime(&self) {
+        self.0.lifetime_over.store(true, Ordering::Release);
     }
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.busy.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -141,6 +160,21 @@ impl<S> TimedIo<S> {
             } else {
                 self.timer.as_mut().reset(deadline);
             }
+        }
+    }
+}
+
+impl TimedIo<tokio::net::TcpStream> {
+    /// Ready when the socket has something to read (or the peer closed it), found
+    /// without reading and without any buffer, under the same timeouts as a read: the
+    /// way a kept-alive connection waits for its next request while holding no memory.
+    pub fn poll_readable(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(expiry) = self.expired {
+            return Poll::Ready(Err(timed_out(expiry)));
+        }
+        match self.inner.poll_read_ready(cx) {
+            Poll::Ready(ready) => Poll::Ready(ready),
+            Poll::Pending => self.poll_timeout(cx).map(Err),
         }
     }
 }
