@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bounded_listener::http1::{Http1Options, serve};
+use bounded_listener::http1::{Http1Options, RELEASE_AFTER_QUIET, serve};
 use bounded_listener::{ClientPrefixes, ConnectionLimits, ListenerBounds, raise_nofile_limit};
 use bytes::Bytes;
 use http_body_util::Full;
@@ -79,10 +79,7 @@ fn an_idle_kept_alive_connection_costs_little_memory() {
             max_duration: Duration::from_secs(600),
         };
         let bounds = Arc::new(ListenerBounds::new("test", &limits, Vec::new()));
-        let options = Http1Options {
-            header_timeout: Duration::from_secs(60),
-            max_buf_size: 8192,
-        };
+        let options = Http1Options::new(Duration::from_secs(60), 8192);
         let shutdown = stop.clone();
         tokio::spawn(serve(
             vec![listener],
@@ -105,7 +102,7 @@ fn an_idle_kept_alive_connection_costs_little_memory() {
     let before = resident_kib();
     let connections = open_idle_connections(addr, CONNECTIONS);
     // Let every connection finish its exchange and go back to waiting.
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(RELEASE_AFTER_QUIET + Duration::from_millis(500));
     let after = resident_kib();
     let per_connection = (after.saturating_sub(before)) * 1024 / CONNECTIONS;
     eprintln!(

@@ -161,10 +161,7 @@ impl Relay {
             &connections.limits(),
             relay.trusted_proxies.clone(),
         ));
-        let http1 = Http1Options {
-            header_timeout: connections.request_timeout,
-            max_buf_size: relay.limits.max_header_bytes,
-        };
+        let http1 = Http1Options::new(connections.request_timeout, relay.limits.max_header_bytes);
         let rate_limiter =
             NonZeroU32::new(relay.limits.requests_per_second_per_client).map(|rate| {
                 let burst = NonZeroU32::new(relay.limits.burst_per_client).unwrap_or(rate);

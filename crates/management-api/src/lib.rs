@@ -281,11 +281,8 @@ pub async fn serve(
         &options.connections,
         options.exempt,
     ));
-    let http1 = bounded_listener::http1::Http1Options {
-        header_timeout: options.header_timeout,
-        // Request heads of the API are small; bodies are limited separately.
-        max_buf_size: 16 * 1024,
-    };
+    // Request heads of the API are small; bodies are limited separately.
+    let http1 = bounded_listener::http1::Http1Options::new(options.header_timeout, 16 * 1024);
     let make_service = move |peer: SocketAddr| {
         let router = router.clone();
         hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {

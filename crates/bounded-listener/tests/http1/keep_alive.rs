@@ -8,8 +8,9 @@ use tokio::net::TcpStream;
 
 use crate::{Answer, Server, Timeouts, get, read_answer, send};
 
-/// Long enough for the server to finish an exchange and go back to waiting.
-const PAUSE: Duration = Duration::from_millis(50);
+/// Long enough for the server to finish an exchange and go back to waiting
+/// ([`crate::RELEASE`] and then some).
+pub(crate) const PAUSE: Duration = Duration::from_millis(80);
 
 fn ok(body: String) -> Answer {
     Answer { status: 200, body }
@@ -18,6 +19,26 @@ fn ok(body: String) -> Answer {
 #[tokio::test]
 async fn requests_spaced_out_on_one_connection_are_all_answered() {
     let server = Server::start(Timeouts::default()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let port = stream.local_addr().unwrap().port();
+    let mut pending = Vec::new();
+    for i in 0..5 {
+        send(&mut stream, &get(&format!("/r{i}"))).await;
+        let answer = read_answer(&mut stream, &mut pending).await;
+        assert_eq!(answer, ok(format!("GET /r{i} body=0 port={port}")));
+        tokio::time::sleep(PAUSE).await;
+    }
+    server.stop().await;
+}
+
+/// With a release time longer than the test, one hyper connection serves them all.
+#[tokio::test]
+async fn requests_spaced_out_within_the_release_time_are_all_answered() {
+    let server = Server::start(Timeouts {
+        release_after_quiet: Duration::from_secs(3600),
+        ..Timeouts::default()
+    })
+    .await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     let port = stream.local_addr().unwrap().port();
     let mut pending = Vec::new();

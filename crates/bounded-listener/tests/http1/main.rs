@@ -21,6 +21,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+/// The quiet time after which the test servers release a connection's hyper state:
+/// short, so that the tests' pauses ([`keep_alive::PAUSE`]) send requests to connections
+/// that have gone back to waiting.
+pub const RELEASE: Duration = Duration::from_millis(20);
+
 /// Timeouts of a test server.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
@@ -28,6 +33,8 @@ pub struct Timeouts {
     pub idle: Duration,
     pub header: Duration,
     pub lifetime: Duration,
+    /// Quiet time before a kept-alive connection releases its hyper state.
+    pub release_after_quiet: Duration,
 }
 
 impl Default for Timeouts {
@@ -37,6 +44,7 @@ impl Default for Timeouts {
             idle: Duration::from_secs(10),
             header: Duration::from_secs(10),
             lifetime: Duration::from_secs(60),
+            release_after_quiet: RELEASE,
         }
     }
 }
@@ -64,8 +72,8 @@ impl Server {
         };
         let bounds = Arc::new(ListenerBounds::new("test", &limits, Vec::new()));
         let options = Http1Options {
-            header_timeout: timeouts.header,
-            max_buf_size: 8192,
+            release_after_quiet: timeouts.release_after_quiet,
+            ..Http1Options::new(timeouts.header, 8192)
         };
         let stop = CancellationToken::new();
         let shutdown = stop.clone();
