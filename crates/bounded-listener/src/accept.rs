@@ -130,7 +130,6 @@ pub async fn accept_loop<F, Fut>(
                 _admitted: admitted,
             },
             listener: bounds.name,
-            peer,
         });
     }
 }
@@ -151,7 +150,6 @@ pin_project_lite::pin_project! {
         activity: Activity,
         open: OpenConnection,
         listener: &'static str,
-        peer: SocketAddr,
     }
 }
 
@@ -169,7 +167,10 @@ impl<F: Future<Output = ()>> Future for Connection<F> {
             }
             std::task::ready!(this.lifetime.as_mut().poll(cx));
             if *this.in_grace {
-                tracing::debug!(listener = *this.listener, peer = %this.peer, "connection closed at the end of its lifetime");
+                tracing::debug!(
+                    listener = *this.listener,
+                    "connection closed at the end of its lifetime"
+                );
                 return std::task::Poll::Ready(());
             }
             // The lifetime is over: tell the handler, poll it again, and give it the

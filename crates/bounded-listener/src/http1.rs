@@ -164,7 +164,6 @@ where
         activity,
         close_at: _,
     } = accepted;
-    let shared = Arc::new(Shared::new());
     ServeConnection {
         stop: stop.cancelled_owned(),
         stopping: false,
@@ -173,13 +172,11 @@ where
             service: Tracked {
                 inner: service,
                 activity: activity.clone(),
-                shared: shared.clone(),
             },
         },
         peer,
         activity,
         options,
-        shared,
     }
 }
 
@@ -204,7 +201,6 @@ pin_project_lite::pin_project! {
         peer: SocketAddr,
         activity: Activity,
         options: Arc<Http1Options>,
-        shared: Arc<Shared>,
     }
 }
 
@@ -223,7 +219,7 @@ where
     /// hyper reads requests and writes answers.
     Exchanging {
         connection: Box<Exchange<S>>,
-        /// [`Shared::finished`] when this hyper connection started.
+        /// [`Exchanges::finished`] when this hyper connection started.
         finished_before: usize,
         /// Wakes the connection to release its hyper state once it has been quiet long
         /// enough; made when first needed, moved lazily (only when it fires early).
@@ -271,7 +267,7 @@ where
                     else {
                         unreachable!("the state was just matched")
                     };
-                    *this.state = exchange(this.options, this.shared, io, Bytes::new(), service);
+                    *this.state = exchange(this.options, this.activity, io, Bytes::new(), service);
                 }
                 State::Exchanging {
                     connection,
@@ -285,13 +281,14 @@ where
                         *this.state = State::Done(PhantomData);
                         return Poll::Ready(());
                     }
+                    let exchanges = this.activity.http1();
                     let over = !*this.stopping
-                        && this.shared.finished.load(Ordering::Acquire) != *finished_before
-                        && this.shared.can_wait();
+                        && exchanges.finished.load(Ordering::Acquire) != *finished_before
+                        && exchanges.can_wait();
                     if !over {
                         return Poll::Pending;
                     }
-                    let due = this.shared.last_finished() + this.options.release_after_quiet;
+                    let due = exchanges.last_finished() + this.options.release_after_quiet;
                     if Instant::now() < due {
                         let release =
                             release.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
@@ -320,7 +317,7 @@ where
                     } else {
                         exchange(
                             this.options,
-                            this.shared,
+                            this.activity,
                             io,
                             unparsed.into(),
                             parts.service,
@@ -336,7 +333,7 @@ where
 /// A hyper connection for the next exchange on `io`, reading `unparsed` first.
 fn exchange<S, B>(
     options: &Http1Options,
-    shared: &Arc<Shared>,
+    activity: &Activity,
     io: TimedIo<TcpStream>,
     unparsed: Bytes,
     service: Tracked<S>,
@@ -347,8 +344,9 @@ where
     B: Body + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    shared.read_pending.store(false, Ordering::Relaxed);
-    shared.write_pending.store(false, Ordering::Relaxed);
+    let exchanges = activity.http1();
+    exchanges.read_pending.store(false, Ordering::Relaxed);
+    exchanges.write_pending.store(false, Ordering::Relaxed);
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_timeout)
@@ -358,21 +356,22 @@ where
             TokioIo::new(Watched {
                 io,
                 unparsed,
-                shared: shared.clone(),
+                activity: activity.clone(),
             }),
             service,
         );
     State::Exchanging {
         connection: Box::new(connection),
-        finished_before: shared.finished.load(Ordering::Acquire),
+        finished_before: exchanges.finished.load(Ordering::Acquire),
         release: None,
     }
 }
 
 /// What the exchanges of one connection and hyper's use of its socket are doing,
-/// shared by its service, its socket and its state machine.
+/// shared by its service, its socket and its state machine (inside the connection's
+/// [`Activity`], so that a connection has one shared allocation).
 #[derive(Debug)]
-struct Shared {
+pub(crate) struct Exchanges {
     /// Requests being served or answer bodies being sent.
     open: AtomicUsize,
     /// Exchanges over (the answer sent or dropped).
@@ -389,8 +388,8 @@ struct Shared {
     write_pending: AtomicBool,
 }
 
-impl Shared {
-    fn new() -> Self {
+impl Default for Exchanges {
+    fn default() -> Self {
         Self {
             open: AtomicUsize::new(0),
             finished: AtomicUsize::new(0),
@@ -401,16 +400,12 @@ impl Shared {
             write_pending: AtomicBool::new(false),
         }
     }
+}
 
+impl Exchanges {
     /// When the last exchange ended.
     fn last_finished(&self) -> Instant {
         self.started + Duration::from_nanos(self.last_finished_nanos.load(Ordering::Acquire))
-    }
-
-    fn begin(self: &Arc<Self>, has_body: bool) -> ExchangeGuard {
-        self.last_had_body.store(has_body, Ordering::Release);
-        self.open.fetch_add(1, Ordering::AcqRel);
-        ExchangeGuard(self.clone())
     }
 
     /// Whether the connection can go back to waiting: no exchange under way, hyper not
@@ -431,27 +426,37 @@ impl Shared {
 
 /// Held from a request's arrival until its answer is sent (or dropped).
 #[derive(Debug)]
-struct ExchangeGuard(Arc<Shared>);
+struct ExchangeGuard(Activity);
+
+impl ExchangeGuard {
+    fn begin(activity: &Activity, has_body: bool) -> Self {
+        let exchanges = activity.http1();
+        exchanges.last_had_body.store(has_body, Ordering::Release);
+        exchanges.open.fetch_add(1, Ordering::AcqRel);
+        Self(activity.clone())
+    }
+}
 
 impl Drop for ExchangeGuard {
     fn drop(&mut self) {
-        let since_start = self.0.started.elapsed().as_nanos();
-        self.0.last_finished_nanos.store(
+        let exchanges = self.0.http1();
+        let since_start = exchanges.started.elapsed().as_nanos();
+        exchanges.last_finished_nanos.store(
             u64::try_from(since_start).unwrap_or(u64::MAX),
             Ordering::Release,
         );
-        self.0.open.fetch_sub(1, Ordering::AcqRel);
-        self.0.finished.fetch_add(1, Ordering::AcqRel);
+        exchanges.open.fetch_sub(1, Ordering::AcqRel);
+        exchanges.finished.fetch_add(1, Ordering::AcqRel);
     }
 }
 
 /// The connection as one hyper connection sees it: first the bytes an earlier hyper
 /// connection read but did not parse, then the socket; every operation recorded in
-/// [`Shared`].
+/// [`Exchanges`].
 struct Watched {
     io: TimedIo<TcpStream>,
     unparsed: Bytes,
-    shared: Arc<Shared>,
+    activity: Activity,
 }
 
 impl AsyncRead for Watched {
@@ -467,7 +472,8 @@ impl AsyncRead for Watched {
             return Poll::Ready(Ok(()));
         }
         let poll = Pin::new(&mut this.io).poll_read(cx, buf);
-        this.shared
+        this.activity
+            .http1()
             .read_pending
             .store(poll.is_pending(), Ordering::Relaxed);
         poll
@@ -481,7 +487,8 @@ impl AsyncWrite for Watched {
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         let this = self.get_mut();
-        this.shared
+        this.activity
+            .http1()
             .wrote(Pin::new(&mut this.io).poll_write(cx, buf))
     }
 
@@ -491,7 +498,8 @@ impl AsyncWrite for Watched {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         let this = self.get_mut();
-        this.shared
+        this.activity
+            .http1()
             .wrote(Pin::new(&mut this.io).poll_write_vectored(cx, bufs))
     }
 
@@ -501,7 +509,9 @@ impl AsyncWrite for Watched {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         let this = self.get_mut();
-        this.shared.wrote(Pin::new(&mut this.io).poll_flush(cx))
+        this.activity
+            .http1()
+            .wrote(Pin::new(&mut this.io).poll_flush(cx))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -514,7 +524,6 @@ impl AsyncWrite for Watched {
 struct Tracked<S> {
     inner: S,
     activity: Activity,
-    shared: Arc<Shared>,
 }
 
 impl<S, B> Service<Request<Incoming>> for Tracked<S>
@@ -526,7 +535,7 @@ where
     type Future = TrackedFuture<S::Future>;
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
-        let exchange = self.shared.begin(!req.body().is_end_stream());
+        let exchange = ExchangeGuard::begin(&self.activity, !req.body().is_end_stream());
         TrackedFuture {
             busy: Some(self.activity.begin()),
             exchange: Some(exchange),

@@ -44,6 +44,9 @@ pub struct Activity(Arc<ActivityState>);
 struct ActivityState {
     busy: AtomicUsize,
     lifetime_over: AtomicBool,
+    /// What the HTTP/1 server tracks of the connection's exchanges, kept here so that a
+    /// connection has one shared allocation.
+    http1: crate::http1::Exchanges,
 }
 
 /// Held while a request is served; see [`Activity::begin`].
@@ -67,6 +70,10 @@ impl Activity {
     /// at once.
     pub fn lifetime_over(&self) -> bool {
         self.0.lifetime_over.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn http1(&self) -> &crate::http1::Exchanges {
+        &self.0.http1
     }
 
     pub(crate) fn end_lifetime(&self) {
