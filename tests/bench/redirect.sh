@@ -5,7 +5,7 @@
 # pinned to SERVER_CPU, wrk pinned to LOAD_CPU: keep-alive (50 connections) and a fresh
 # connection per request (wrk -H "Connection: close"). Every answer must be a 301 to
 # https://<host><path>?<query>; requests/s, p50/p99, server CPU per request, medians of
-# REPS runs of DURATION s.
+# REPS runs of DURATION s; and system calls per keep-alive request under strace -c.
 #
 #   BIN=target/dist/acme-srv OUT_DIR=/tmp/bench DURATION=10 REPS=3 tests/bench/redirect.sh
 #
@@ -27,7 +27,7 @@ mkdir -p "$W/nginx" "$W/haproxy"
 say() { echo "redirect.sh: $*" >&2; }
 die() { echo "redirect.sh: error: $*" >&2; exit 1; }
 [ -x "$BIN" ] || die "BIN=$BIN is not an executable"
-for tool in wrk nginx haproxy curl taskset; do command -v "$tool" >/dev/null || die "$tool is missing"; done
+for tool in wrk nginx haproxy curl taskset strace; do command -v "$tool" >/dev/null || die "$tool is missing"; done
 CLK_TCK=$(getconf CLK_TCK)
 PATH_Q="/account/login?next=%2Fhome"
 
@@ -135,6 +135,41 @@ for mode in keepalive fresh; do
 done
 idle_rss=$(rss_kib "$acme_pid")
 
+# System calls per keep-alive request: strace -c on each server (and its children)
+# while wrk runs STRACE_SECONDS, divided by the requests wrk counted. strace slows the
+# servers down; only the counts are used.
+STRACE_SECONDS=${STRACE_SECONDS:-3}
+declare -A SYSCALLS SYSCALLS_TOTAL
+for s in acme-srv nginx haproxy; do
+    trace="$W/strace-$s.txt"
+    # The server and its children (nginx's worker): strace -f follows only new ones.
+    pids=("${PID[$s]}" $(pgrep -P "${PID[$s]}" || true))
+    targets=()
+    for p in "${pids[@]}"; do targets+=(-p "$p"); done
+    timeout -k 5 $(( STRACE_SECONDS + 30 )) strace -c -f "${targets[@]}" -o "$trace" 2>/dev/null &
+    spid=$!
+    # Ready once every traced process names a tracer.
+    for _ in $(seq 100); do
+        attached=1
+        for p in "${pids[@]}"; do
+            [ "$(awk '/^TracerPid/ {print $2}' "/proc/$p/status" 2>/dev/null)" != 0 ] || attached=0
+        done
+        [ "$attached" = 1 ] && break
+        sleep 0.1
+    done
+    [ "$attached" = 1 ] || die "strace did not attach to $s"
+    taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${STRACE_SECONDS}s" -H "Host: www.bench.test" \
+        "http://127.0.0.1:${PORT[$s]}$PATH_Q" >"$W/wrk-strace-$s.txt" 2>&1 || die "wrk failed against $s under strace"
+    kill -INT "$spid"
+    wait "$spid" || true
+    n=$(awk '/requests in/ {print $1}' "$W/wrk-strace-$s.txt")
+    [ "${n:-0}" -gt 0 ] || die "no requests counted under strace against $s"
+    # Rows of `strace -c`: % time, seconds, usecs/call, calls, [errors,] syscall.
+    SYSCALLS[$s]=$(awk -v n="$n" '$NF != "total" && $NF != "syscall" && $4 ~ /^[0-9]+$/ && ($4 / n) >= 0.01 {
+            printf "%s%s %.2f", sep, $NF, $4 / n; sep = ", " }' "$trace")
+    SYSCALLS_TOTAL[$s]=$(awk -v n="$n" '$NF == "total" { printf "%.2f", $4 / n }' "$trace")
+done
+
 {
     echo "## Redirect mode (\`tests/bench/redirect.sh\`)"
     echo
@@ -150,6 +185,15 @@ idle_rss=$(rss_kib "$acme_pid")
             echo "| $mode | $s | ${RPS[$mode/$s]} | ${P50[$mode/$s]} | ${P99[$mode/$s]} | ${CPU[$mode/$s]} | $(ratio "${RPS[$mode/$s]}" "${RPS[$mode/nginx]}") | $(ratio "${RPS[$mode/$s]}" "${RPS[$mode/haproxy]}") |"
         done
     done
+    echo
+    echo "System calls per keep-alive request (\`strace -c -f\` during $STRACE_SECONDS s of the same load; calls"
+    echo "made at least once per 100 requests):"
+    echo
+    echo "| server | system calls per request | total |"
+    echo "|---|---|---|"
+    for s in acme-srv nginx haproxy; do
+        echo "| $s | ${SYSCALLS[$s]} | ${SYSCALLS_TOTAL[$s]} |"
+    done
 } >"$OUT_DIR/redirect.md"
 for mode in keepalive fresh; do
     for s in acme-srv nginx haproxy; do
@@ -157,4 +201,7 @@ for mode in keepalive fresh; do
             "$mode" "$s" "${RPS[$mode/$s]}" "$mode" "$s" "${CPU[$mode/$s]}"
     done
 done >"$OUT_DIR/redirect.tsv"
+for s in acme-srv nginx haproxy; do
+    printf 'redirect-keepalive\t%s\tsyscalls_per_request\t%s\n' "$s" "${SYSCALLS_TOTAL[$s]}"
+done >>"$OUT_DIR/redirect.tsv"
 say "done: $OUT_DIR/redirect.md (acme-srv RSS after the runs: $idle_rss KiB)"
