@@ -239,6 +239,15 @@ async fn serve(mut config: Config, parts: Parts, reload: reload::Source) -> anyh
         });
     }
 
+    // Every signal is handled before "ready" is logged: a signal sent as soon as the
+    // process says it is ready must not find the default action (terminate) in place.
+    let stop_signal = stop_signals();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        stop_signal.await;
+        signal.cancel();
+    });
+    reload::on_sighup(reload, running, shutdown.clone());
     tracing::info!(
         relay = parts.relay,
         router = parts.router,
@@ -246,12 +255,6 @@ async fn serve(mut config: Config, parts: Parts, reload: reload::Source) -> anyh
         api = parts.api,
         "acme-srv ready"
     );
-    let signal = shutdown.clone();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        signal.cancel();
-    });
-    reload::on_sighup(reload, running, shutdown.clone());
 
     // The first part to end (normally all of them, on shutdown) ends the others.
     let mut result = Ok(());
@@ -415,17 +418,25 @@ async fn open_store(url: &str) -> anyhow::Result<Arc<dyn record_store::RecordSto
 }
 
 /// Resolves on SIGTERM or SIGINT.
-async fn wait_for_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot listen for SIGTERM; only SIGINT stops the process");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+fn stop_signals() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Registered here, at the call, not when the future is first polled.
+    let term = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        match (term, interrupt) {
+            (Ok(mut term), Ok(mut interrupt)) => tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM received"),
+                _ = interrupt.recv() => tracing::info!("SIGINT received"),
+            },
+            (Err(e), Ok(mut interrupt)) | (Ok(mut interrupt), Err(e)) => {
+                tracing::error!(error = %e, "cannot listen for every stop signal; the other one still stops the process");
+                interrupt.recv().await;
+            }
+            (Err(e), Err(_)) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM or SIGINT; stop the process with SIGKILL");
+                std::future::pending::<()>().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
     }
 }
