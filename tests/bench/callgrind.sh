@@ -7,9 +7,12 @@
 # with N2 requests; (total(N2) - total(N1)) / (N2 - N1) is the cost of one request, with
 # start-up and shutdown cancelled out.
 #
-# Repeated runs agree within a few percent, not exactly: work that depends on wall time
-# (the runtime's timers and clock reads, start-up calibration) varies a little, and the
-# large N keeps its share per request small.
+# Work that depends on wall time rather than on requests (the metrics upkeep every
+# second, the SQLite pool's upkeep, the runtime's timers) would count per request, and
+# under valgrind a run of N2 requests lasts many seconds. So the N2 run goes first and
+# the N1 run then stays up, idle, until it has lasted as long: the difference holds the
+# requests' work alone. Repeated runs agree within a few percent (start-up calibration
+# and timer wake-ups still vary a little).
 #
 # A DNS answer costs a few thousand instructions, less than the run-to-run wobble of
 # start-up (the clock calibration of the metrics library varies by some 100k), so DNS
@@ -43,10 +46,12 @@ client A 127.0.0.1
 _acme-challenge._tcp.www SRV 10 5 $target_port client
 ZONE
 
-# instructions WORK N : sets IR to the total instructions of a server run that handles N
-# of WORK. (Not called in $(...): a subshell would lose the PIDs the cleanup trap needs.)
+# instructions WORK N [LAST_SECONDS] : sets IR to the total instructions of a server run
+# that handles N of WORK, and DRIVE_SECONDS to how long handling them took; with
+# LAST_SECONDS the server then stays up until that long has passed since the requests
+# began. (Not called in $(...): a subshell would lose the PIDs the cleanup trap needs.)
 instructions() {
-    local work_kind=$1 n=$2 conf="$work/acme-srv.toml" log="$work/server.$1.$2.log" out="$work/cg.$1.$2.out"
+    local work_kind=$1 n=$2 last=${3:-0} conf="$work/acme-srv.toml" log="$work/server.$1.$2.log" out="$work/cg.$1.$2.out"
     cat > "$conf" <<CONF
 [relay]
 listen = ["127.0.0.1:0"]
@@ -77,10 +82,17 @@ CONF
     # One warm-up of each kind in both runs, so caches are equally warm.
     python3 "$here/drive.py" http "$http_port" www.bench.test "/.well-known/acme-challenge/$token" 1 "$token.thumbprint"
     python3 "$here/drive.py" dns "$dns_port" _acme-challenge._tcp.www.bench.test 1
+    local began ended
+    began=$(date +%s.%N)
     case $work_kind in
         challenge) python3 "$here/drive.py" http "$http_port" www.bench.test "/.well-known/acme-challenge/$token" "$n" "$token.thumbprint" ;;
         dns) python3 "$here/drive.py" dns "$dns_port" _acme-challenge._tcp.www.bench.test "$n" ;;
     esac
+    ended=$(date +%s.%N)
+    DRIVE_SECONDS=$(awk -v a="$began" -v b="$ended" 'BEGIN { printf "%.3f", b - a }')
+    local idle
+    idle=$(awk -v d="$DRIVE_SECONDS" -v l="$last" 'BEGIN { x = l - d; printf "%.3f", (x > 0 ? x : 0) }')
+    sleep "$idle"
     kill -TERM "$pid"
     local deadline=$(( $(date +%s) + 120 ))
     while kill -0 "$pid" 2>/dev/null; do
@@ -200,7 +212,8 @@ CONF
     echo
     echo "Server instructions per request, from \`(Ir(N2) - Ir(N1)) / (N2 - N1)\`: two runs that"
     echo "differ only in the number of requests N (fresh connection per challenge, like a CA;"
-    echo "SRV answer cached after the warm-up)."
+    echo "SRV answer cached after the warm-up) and last equally long (the N1 run stays up, idle,"
+    echo "as long as the N2 run took), so work done per second rather than per request cancels out."
     echo
     echo "| work | N1 | N2 | Ir with N1 | Ir with N2 | instructions per request |"
     echo "|---|---:|---:|---:|---:|---:|"
@@ -209,10 +222,10 @@ CONF
 for kind in ${KINDS:-challenge dns}; do
     scale=$([ "$kind" = dns ] && echo "$DNS_SCALE" || echo 1)
     n1=$(( N1 * scale )) n2=$(( N2 * scale ))
-    instructions "$kind" "$n1"
-    a=$IR
     instructions "$kind" "$n2"
     b=$IR
+    instructions "$kind" "$n1" "$DRIVE_SECONDS"
+    a=$IR
     per=$(awk -v a="$a" -v b="$b" -v n1="$n1" -v n2="$n2" 'BEGIN { printf "%d", (b - a) / (n2 - n1) }')
     label=$([ "$kind" = challenge ] && echo "relayed challenge (relay + its DNS lookups)" || echo "DNS SRV answer (UDP)")
     echo "| $label | $n1 | $n2 | $a | $b | **$per** |" >> "$OUT_DIR/callgrind.md"
