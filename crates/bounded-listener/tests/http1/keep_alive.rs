@@ -214,3 +214,82 @@ async fn http_1_0_without_keep_alive_is_answered_and_closed() {
     crate::closed_within(&mut stream, Duration::from_secs(5)).await;
     server.stop().await;
 }
+
+/// A small deterministic generator (xorshift64*), so a failing case can be replayed from
+/// its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+/// Many requests of every kind, their bytes cut at random places and sent with random
+/// pauses (some longer than the release time, so the connection goes back to waiting
+/// between pieces, in the middle of a head or of a body): every request is answered once,
+/// in order, on the one connection.
+#[tokio::test]
+async fn requests_cut_anywhere_and_paused_anywhere_are_all_answered_in_order() {
+    let server = Server::start(Timeouts::default()).await;
+    for seed in 1..=12u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        let port = stream.local_addr().unwrap().port();
+        let mut bytes = Vec::new();
+        let mut expected = Vec::new();
+        for i in 0..8 {
+            match rng.below(3) {
+                0 => {
+                    bytes.extend(get(&format!("/g{i}")));
+                    expected.push(format!("GET /g{i} body=0 port={port}"));
+                }
+                1 => {
+                    let len = rng.below(40) as usize;
+                    bytes.extend(
+                        format!(
+                            "POST /p{i} HTTP/1.1\r\nHost: test\r\nContent-Length: {len}\r\n\r\n"
+                        )
+                        .into_bytes(),
+                    );
+                    bytes.extend(std::iter::repeat_n(b'x', len));
+                    expected.push(format!("POST /p{i} body={len} port={port}"));
+                }
+                _ => {
+                    bytes.extend(
+                        format!("POST /c{i} HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n2\r\nef\r\n0\r\n\r\n")
+                            .into_bytes(),
+                    );
+                    expected.push(format!("POST /c{i} body=6 port={port}"));
+                }
+            }
+        }
+        let (mut reader, mut writer) = stream.into_split();
+        let sending = tokio::spawn(async move {
+            let mut at = 0;
+            while at < bytes.len() {
+                let piece = (1 + rng.below(60) as usize).min(bytes.len() - at);
+                writer.write_all(&bytes[at..at + piece]).await.unwrap();
+                at += piece;
+                let pause = [0, 0, 2, PAUSE.as_millis() as u64][rng.below(4) as usize];
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+            writer
+        });
+        let mut pending = Vec::new();
+        let mut answers = Vec::new();
+        for _ in 0..expected.len() {
+            answers.push(
+                crate::read_answer_from(&mut reader, &mut pending)
+                    .await
+                    .body,
+            );
+        }
+        drop(sending.await.unwrap());
+        assert_eq!(answers, expected, "seed {seed}");
+    }
+    server.stop().await;
+}

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
@@ -123,6 +123,14 @@ pub struct Answer {
 /// Reads one answer (with a Content-Length) from `stream`, keeping any bytes that
 /// follow it in `pending`.
 pub async fn read_answer(stream: &mut TcpStream, pending: &mut Vec<u8>) -> Answer {
+    read_answer_from(stream, pending).await
+}
+
+/// [`read_answer`] from any reader (the read half of a split stream).
+pub async fn read_answer_from(
+    stream: &mut (impl AsyncRead + Unpin),
+    pending: &mut Vec<u8>,
+) -> Answer {
     let head_end = loop {
         if let Some(at) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
             break at + 4;
@@ -147,7 +155,7 @@ pub async fn read_answer(stream: &mut TcpStream, pending: &mut Vec<u8>) -> Answe
     Answer { status, body }
 }
 
-async fn read_more(stream: &mut TcpStream, pending: &mut Vec<u8>) {
+async fn read_more(stream: &mut (impl AsyncRead + Unpin), pending: &mut Vec<u8>) {
     let mut buf = [0; 4096];
     let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
         .await
