@@ -237,7 +237,7 @@ async fn requests_cut_anywhere_and_paused_anywhere_are_all_answered_in_order() {
     let server = Server::start(Timeouts::default()).await;
     for seed in 1..=12u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        let stream = TcpStream::connect(server.addr).await.unwrap();
         let port = stream.local_addr().unwrap().port();
         let mut bytes = Vec::new();
         let mut expected = Vec::new();
