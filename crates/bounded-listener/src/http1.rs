@@ -16,7 +16,7 @@ use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -38,12 +38,12 @@ use crate::timed_io::{Activity, Busy, TimedIo};
 /// How long open connections get to finish after shutdown begins.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a kept-alive connection stays quiet after an exchange before its hyper
-/// state is released: a client sending request after request keeps one hyper
-/// connection (building one per request costs about a tenth of the keep-alive
-/// throughput), an idle one holds no buffer after this. Short, because until then
-/// the connection holds its buffers: connections going idle at a rate R hold
-/// R × this × 10 KiB at once.
+/// How long a kept-alive connection stays quiet (no exchange ending) before its hyper
+/// state is released, one to two of these after its last exchange: a client sending
+/// request after request keeps one hyper connection (building one per request costs
+/// about a tenth of the keep-alive throughput), an idle one holds no buffer after this.
+/// Short, because until then the connection holds its buffers: connections going idle
+/// at a rate R hold at most R × 2 × this × 10 KiB at once.
 pub const RELEASE_AFTER_QUIET: Duration = Duration::from_millis(10);
 
 /// hyper's HTTP/1 settings for one listener.
@@ -131,8 +131,9 @@ pub async fn serve<M, S, B>(
 /// the socket waits for readability under the first-byte or idle timeout, with no
 /// buffer. *Exchanging*: a hyper connection (boxed, so the waiting task stays small)
 /// reads requests and writes answers under the header timeout. It goes back to waiting
-/// once these have held for [`Http1Options::release_after_quiet`] since the last
-/// exchange ended, checked each time hyper yields:
+/// once these hold and a whole [`Http1Options::release_after_quiet`] has passed with no
+/// exchange ending (so between one and two of them after the last), checked each time
+/// hyper yields:
 /// - at least one exchange finished on this hyper connection (so a request head that
 ///   arrives in pieces is read by one hyper connection, under one header timeout);
 /// - no request is being served and no answer body is still being sent;
@@ -221,9 +222,10 @@ where
         connection: Box<Exchange<S>>,
         /// [`Exchanges::finished`] when this hyper connection started.
         finished_before: usize,
-        /// Wakes the connection to release its hyper state once it has been quiet long
-        /// enough; made when first needed, moved lazily (only when it fires early).
-        release: Option<Pin<Box<Sleep>>>,
+        /// Wakes the connection to release its hyper state once a whole period has
+        /// passed with no exchange ending, with [`Exchanges::finished`] when the period
+        /// began; made when first needed.
+        release: Option<(Pin<Box<Sleep>>, usize)>,
     },
     /// The connection is over.
     Done(PhantomData<fn() -> B>),
@@ -288,16 +290,21 @@ where
                     if !over {
                         return Poll::Pending;
                     }
-                    let due = exchanges.last_finished() + this.options.release_after_quiet;
-                    if Instant::now() < due {
-                        let release =
-                            release.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
-                        if release.as_mut().poll(cx).is_ready() {
-                            // It fired before the latest exchange had been quiet long enough.
-                            release.as_mut().reset(due);
-                            let _ = release.as_mut().poll(cx);
-                        }
+                    // Quiet for a whole period of the release timer: no exchange ended
+                    // between its start and its end. No clock is read per request.
+                    let finished = exchanges.finished.load(Ordering::Acquire);
+                    let quiet = this.options.release_after_quiet;
+                    let (timer, armed_at) = release
+                        .get_or_insert_with(|| (Box::pin(tokio::time::sleep(quiet)), finished));
+                    if timer.as_mut().poll(cx).is_pending() {
                         return Poll::Pending;
+                    }
+                    if finished != *armed_at {
+                        *armed_at = finished;
+                        timer.as_mut().reset(Instant::now() + quiet);
+                        if timer.as_mut().poll(cx).is_pending() {
+                            return Poll::Pending;
+                        }
                     }
                     let State::Exchanging { connection, .. } =
                         std::mem::replace(this.state, State::Done(PhantomData))
@@ -376,10 +383,6 @@ pub(crate) struct Exchanges {
     open: AtomicUsize,
     /// Exchanges over (the answer sent or dropped).
     finished: AtomicUsize,
-    /// When the connection started, the origin of `last_finished_nanos`.
-    started: Instant,
-    /// When the last exchange ended, in nanoseconds after `started`.
-    last_finished_nanos: AtomicU64,
     /// Whether the last request came with a body.
     last_had_body: AtomicBool,
     /// hyper's last read found nothing.
@@ -393,8 +396,6 @@ impl Default for Exchanges {
         Self {
             open: AtomicUsize::new(0),
             finished: AtomicUsize::new(0),
-            started: Instant::now(),
-            last_finished_nanos: AtomicU64::new(0),
             last_had_body: AtomicBool::new(false),
             read_pending: AtomicBool::new(false),
             write_pending: AtomicBool::new(false),
@@ -403,11 +404,6 @@ impl Default for Exchanges {
 }
 
 impl Exchanges {
-    /// When the last exchange ended.
-    fn last_finished(&self) -> Instant {
-        self.started + Duration::from_nanos(self.last_finished_nanos.load(Ordering::Acquire))
-    }
-
     /// Whether the connection can go back to waiting: no exchange under way, hyper not
     /// left reading a body, waiting for input with nothing left to send.
     fn can_wait(&self) -> bool {
@@ -440,11 +436,6 @@ impl ExchangeGuard {
 impl Drop for ExchangeGuard {
     fn drop(&mut self) {
         let exchanges = self.0.http1();
-        let since_start = exchanges.started.elapsed().as_nanos();
-        exchanges.last_finished_nanos.store(
-            u64::try_from(since_start).unwrap_or(u64::MAX),
-            Ordering::Release,
-        );
         exchanges.open.fetch_sub(1, Ordering::AcqRel);
         exchanges.finished.fetch_add(1, Ordering::AcqRel);
     }
