@@ -3,26 +3,34 @@
 
 use std::time::Duration;
 
-use tokio::net::TcpStream;
+use crate::{Client, Server, Timeouts};
 
-use crate::{Server, Timeouts, closed_within, get, read_answer, send};
+/// A server with `timeouts` and a connection to it that has had one exchange.
+async fn after_one_request(timeouts: Timeouts) -> (Server, Client) {
+    let server = Server::start(timeouts).await;
+    let mut client = Client::connect(&server).await;
+    client.get("/").await;
+    (server, client)
+}
+
+/// Asserts that a close after `took` came from a timeout of `timeout` (timers may fire a
+/// little early on a busy machine, by at most 20 ms here).
+fn closed_by(took: Duration, timeout: Duration) {
+    assert!(
+        took >= timeout - Duration::from_millis(20),
+        "closed after {took:?}, before the {timeout:?} timeout"
+    );
+}
 
 #[tokio::test]
 async fn a_waiting_connection_closes_at_the_idle_timeout() {
     let idle = Duration::from_millis(300);
-    let server = Server::start(Timeouts {
+    let (server, mut client) = after_one_request(Timeouts {
         idle,
         ..Timeouts::default()
     })
     .await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    send(&mut stream, &get("/")).await;
-    read_answer(&mut stream, &mut Vec::new()).await;
-    let took = closed_within(&mut stream, Duration::from_secs(5)).await;
-    assert!(
-        took >= idle - Duration::from_millis(20),
-        "closed after {took:?}"
-    );
+    closed_by(client.closed_within(Duration::from_secs(5)).await, idle);
     server.stop().await;
 }
 
@@ -34,11 +42,10 @@ async fn a_silent_connection_closes_at_the_first_byte_timeout() {
         ..Timeouts::default()
     })
     .await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    let took = closed_within(&mut stream, Duration::from_secs(5)).await;
-    assert!(
-        took >= first_byte - Duration::from_millis(20),
-        "closed after {took:?}"
+    let mut client = Client::connect(&server).await;
+    closed_by(
+        client.closed_within(Duration::from_secs(5)).await,
+        first_byte,
     );
     server.stop().await;
 }
@@ -48,22 +55,16 @@ async fn a_silent_connection_closes_at_the_first_byte_timeout() {
 #[tokio::test]
 async fn the_header_timeout_bounds_every_request_head() {
     let header = Duration::from_millis(400);
-    let server = Server::start(Timeouts {
+    let (server, mut client) = after_one_request(Timeouts {
         header,
         idle: Duration::from_secs(30),
         ..Timeouts::default()
     })
     .await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    send(&mut stream, &get("/")).await;
-    read_answer(&mut stream, &mut Vec::new()).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    send(&mut stream, b"GET /slow HTTP/1.1\r\nHost: te").await;
-    let took = closed_within(&mut stream, Duration::from_secs(10)).await;
-    assert!(
-        took >= header - Duration::from_millis(20),
-        "closed after {took:?}"
-    );
+    client.send(b"GET /slow HTTP/1.1\r\nHost: te").await;
+    let took = client.closed_within(Duration::from_secs(10)).await;
+    closed_by(took, header);
     assert!(
         took < Duration::from_secs(5),
         "closed after {took:?}, not by the header timeout"
@@ -74,12 +75,11 @@ async fn the_header_timeout_bounds_every_request_head() {
 #[tokio::test]
 async fn shutdown_closes_waiting_connections_at_once() {
     let server = Server::start(Timeouts::default()).await;
-    let mut streams = Vec::new();
+    let mut clients = Vec::new();
     for _ in 0..3 {
-        let mut stream = TcpStream::connect(server.addr).await.unwrap();
-        send(&mut stream, &get("/")).await;
-        read_answer(&mut stream, &mut Vec::new()).await;
-        streams.push(stream);
+        let mut client = Client::connect(&server).await;
+        client.get("/").await;
+        clients.push(client);
     }
     let started = tokio::time::Instant::now();
     server.stop().await;
@@ -88,23 +88,19 @@ async fn shutdown_closes_waiting_connections_at_once() {
         "shutdown took {:?}",
         started.elapsed()
     );
-    for stream in &mut streams {
-        closed_within(stream, Duration::from_secs(2)).await;
+    for client in &mut clients {
+        client.closed_within(Duration::from_secs(2)).await;
     }
 }
 
 #[tokio::test]
 async fn a_waiting_connection_closes_at_the_end_of_its_lifetime() {
-    let lifetime = Duration::from_millis(500);
-    let server = Server::start(Timeouts {
-        lifetime,
+    let (server, mut client) = after_one_request(Timeouts {
+        lifetime: Duration::from_millis(500),
         ..Timeouts::default()
     })
     .await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    send(&mut stream, &get("/")).await;
-    read_answer(&mut stream, &mut Vec::new()).await;
-    let took = closed_within(&mut stream, Duration::from_secs(5)).await;
+    let took = client.closed_within(Duration::from_secs(5)).await;
     assert!(took < Duration::from_secs(2), "closed after {took:?}");
     server.stop().await;
 }

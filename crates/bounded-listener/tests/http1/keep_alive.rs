@@ -4,69 +4,52 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-use crate::{Answer, Server, Timeouts, get, read_answer, send};
+use crate::{Client, Server, Timeouts, get};
 
 /// Long enough for the server to finish an exchange and go back to waiting
 /// ([`crate::RELEASE`] and then some).
 pub(crate) const PAUSE: Duration = Duration::from_millis(80);
 
-fn ok(body: String) -> Answer {
-    Answer { status: 200, body }
+/// Five GETs, a pause after each, on one connection to a server with `timeouts`.
+async fn spaced_out_requests(timeouts: Timeouts) {
+    let server = Server::start(timeouts).await;
+    let mut client = Client::connect(&server).await;
+    for i in 0..5 {
+        client.get(&format!("/r{i}")).await;
+        tokio::time::sleep(PAUSE).await;
+    }
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn requests_spaced_out_on_one_connection_are_all_answered() {
-    let server = Server::start(Timeouts::default()).await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    let port = stream.local_addr().unwrap().port();
-    let mut pending = Vec::new();
-    for i in 0..5 {
-        send(&mut stream, &get(&format!("/r{i}"))).await;
-        let answer = read_answer(&mut stream, &mut pending).await;
-        assert_eq!(answer, ok(format!("GET /r{i} body=0 port={port}")));
-        tokio::time::sleep(PAUSE).await;
-    }
-    server.stop().await;
+    spaced_out_requests(Timeouts::default()).await;
 }
 
 /// With a release time longer than the test, one hyper connection serves them all.
 #[tokio::test]
 async fn requests_spaced_out_within_the_release_time_are_all_answered() {
-    let server = Server::start(Timeouts {
+    spaced_out_requests(Timeouts {
         release_after_quiet: Duration::from_secs(3600),
         ..Timeouts::default()
     })
     .await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    let port = stream.local_addr().unwrap().port();
-    let mut pending = Vec::new();
-    for i in 0..5 {
-        send(&mut stream, &get(&format!("/r{i}"))).await;
-        let answer = read_answer(&mut stream, &mut pending).await;
-        assert_eq!(answer, ok(format!("GET /r{i} body=0 port={port}")));
-        tokio::time::sleep(PAUSE).await;
-    }
-    server.stop().await;
 }
 
 #[tokio::test]
 async fn pipelined_requests_are_answered_in_order() {
     let server = Server::start(Timeouts::default()).await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    let port = stream.local_addr().unwrap().port();
-    let mut pending = Vec::new();
+    let mut client = Client::connect(&server).await;
     // Once at the start, and again after the connection has gone back to waiting.
     for round in 0..2 {
         let mut three = Vec::new();
         for i in 0..3 {
             three.extend(get(&format!("/p{round}-{i}")));
         }
-        send(&mut stream, &three).await;
+        client.send(&three).await;
         for i in 0..3 {
-            let answer = read_answer(&mut stream, &mut pending).await;
-            assert_eq!(answer, ok(format!("GET /p{round}-{i} body=0 port={port}")));
+            client.expect(&format!("GET /p{round}-{i} body=0")).await;
         }
         tokio::time::sleep(PAUSE).await;
     }
@@ -76,18 +59,15 @@ async fn pipelined_requests_are_answered_in_order() {
 #[tokio::test]
 async fn a_request_head_sent_in_pieces_is_read_whole() {
     let server = Server::start(Timeouts::default()).await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    let port = stream.local_addr().unwrap().port();
-    let mut pending = Vec::new();
+    let mut client = Client::connect(&server).await;
     for i in 0..3 {
         let request = get(&format!("/split{i}"));
         // Pieces: the first bytes alone, the rest of the request line, the headers.
         for piece in [&request[..3], &request[3..12], &request[12..]] {
-            send(&mut stream, piece).await;
+            client.send(piece).await;
             tokio::time::sleep(PAUSE).await;
         }
-        let answer = read_answer(&mut stream, &mut pending).await;
-        assert_eq!(answer, ok(format!("GET /split{i} body=0 port={port}")));
+        client.expect(&format!("GET /split{i} body=0")).await;
     }
     server.stop().await;
 }
@@ -95,46 +75,32 @@ async fn a_request_head_sent_in_pieces_is_read_whole() {
 #[tokio::test]
 async fn a_pipelined_request_cut_in_two_is_read_whole() {
     let server = Server::start(Timeouts::default()).await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    let port = stream.local_addr().unwrap().port();
-    let mut pending = Vec::new();
+    let mut client = Client::connect(&server).await;
     let mut bytes = get("/first");
     let second = get("/second");
     bytes.extend_from_slice(&second[..10]);
-    send(&mut stream, &bytes).await;
-    let answer = read_answer(&mut stream, &mut pending).await;
-    assert_eq!(answer, ok(format!("GET /first body=0 port={port}")));
+    client.send(&bytes).await;
+    client.expect("GET /first body=0").await;
     tokio::time::sleep(PAUSE).await;
-    send(&mut stream, &second[10..]).await;
-    let answer = read_answer(&mut stream, &mut pending).await;
-    assert_eq!(answer, ok(format!("GET /second body=0 port={port}")));
+    client.send(&second[10..]).await;
+    client.expect("GET /second body=0").await;
     server.stop().await;
 }
 
 #[tokio::test]
 async fn requests_with_bodies_and_without_alternate() {
     let server = Server::start(Timeouts::default()).await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    let port = stream.local_addr().unwrap().port();
-    let mut pending = Vec::new();
+    let mut client = Client::connect(&server).await;
     for i in 0..3 {
-        send(
-            &mut stream,
-            b"POST /post HTTP/1.1\r\nHost: test\r\nContent-Length: 11\r\n\r\nhello world",
-        )
-        .await;
-        let answer = read_answer(&mut stream, &mut pending).await;
-        assert_eq!(answer, ok(format!("POST /post body=11 port={port}")));
-        send(
-            &mut stream,
-            b"POST /chunked HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
-        )
-        .await;
-        let answer = read_answer(&mut stream, &mut pending).await;
-        assert_eq!(answer, ok(format!("POST /chunked body=3 port={port}")));
-        send(&mut stream, &get(&format!("/after{i}"))).await;
-        let answer = read_answer(&mut stream, &mut pending).await;
-        assert_eq!(answer, ok(format!("GET /after{i} body=0 port={port}")));
+        client
+            .send(b"POST /post HTTP/1.1\r\nHost: test\r\nContent-Length: 11\r\n\r\nhello world")
+            .await;
+        client.expect("POST /post body=11").await;
+        client
+            .send(b"POST /chunked HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+            .await;
+        client.expect("POST /chunked body=3").await;
+        client.get(&format!("/after{i}")).await;
         tokio::time::sleep(PAUSE).await;
     }
     server.stop().await;
@@ -143,24 +109,22 @@ async fn requests_with_bodies_and_without_alternate() {
 /// 36 bytes that would parse as a request of their own.
 const SMUGGLED: &[u8; 36] = b"GET /smuggled HTTP/1.1\r\nHost: tt\r\n\r\n";
 
+/// The head of a request whose 36-byte body the server answers without reading.
+const UNREAD_BODY_HEAD: &[u8] =
+    b"POST /ignore-body HTTP/1.1\r\nHost: test\r\nContent-Length: 36\r\n\r\n";
+
 /// The service answers without reading the body: the server skips it and reads the
 /// next request after it.
 #[tokio::test]
 async fn an_unread_body_is_skipped() {
     let server = Server::start(Timeouts::default()).await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    let port = stream.local_addr().unwrap().port();
-    let mut pending = Vec::new();
-    let mut bytes =
-        b"POST /ignore-body HTTP/1.1\r\nHost: test\r\nContent-Length: 36\r\n\r\n".to_vec();
+    let mut client = Client::connect(&server).await;
+    let mut bytes = UNREAD_BODY_HEAD.to_vec();
     bytes.extend_from_slice(SMUGGLED);
-    send(&mut stream, &bytes).await;
-    let answer = read_answer(&mut stream, &mut pending).await;
-    assert_eq!(answer, ok(format!("POST /ignore-body body=0 port={port}")));
+    client.send(&bytes).await;
+    client.expect("POST /ignore-body body=0").await;
     tokio::time::sleep(PAUSE).await;
-    send(&mut stream, &get("/next")).await;
-    let answer = read_answer(&mut stream, &mut pending).await;
-    assert_eq!(answer, ok(format!("GET /next body=0 port={port}")));
+    client.get("/next").await;
     server.stop().await;
 }
 
@@ -169,29 +133,21 @@ async fn an_unread_body_is_skipped() {
 #[tokio::test]
 async fn a_body_sent_after_its_answer_is_not_taken_for_a_request() {
     let server = Server::start(Timeouts::default()).await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    let port = stream.local_addr().unwrap().port();
-    let mut pending = Vec::new();
-    send(
-        &mut stream,
-        b"POST /ignore-body HTTP/1.1\r\nHost: test\r\nContent-Length: 36\r\n\r\n",
-    )
-    .await;
-    let answer = read_answer(&mut stream, &mut pending).await;
-    assert_eq!(answer, ok(format!("POST /ignore-body body=0 port={port}")));
+    let mut client = Client::connect(&server).await;
+    client.send(UNREAD_BODY_HEAD).await;
+    client.expect("POST /ignore-body body=0").await;
     tokio::time::sleep(PAUSE).await;
     let mut rest = SMUGGLED.to_vec();
     rest.extend(get("/next"));
     // The server may have closed the connection already: then the write fails or the
     // read below sees the end.
-    let _ = stream.write_all(&rest).await;
+    let _ = client.stream.write_all(&rest).await;
     let mut got = Vec::new();
     let mut buf = [0; 1024];
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
-            Ok(Ok(0) | Err(_)) => break,
+        match tokio::time::timeout(Duration::from_secs(5), client.stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) | Err(_) => break,
             Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
-            Err(_) => break,
         }
     }
     let got = String::from_utf8_lossy(&got);
@@ -205,13 +161,10 @@ async fn a_body_sent_after_its_answer_is_not_taken_for_a_request() {
 #[tokio::test]
 async fn http_1_0_without_keep_alive_is_answered_and_closed() {
     let server = Server::start(Timeouts::default()).await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    let port = stream.local_addr().unwrap().port();
-    let mut pending = Vec::new();
-    send(&mut stream, b"GET /old HTTP/1.0\r\n\r\n").await;
-    let answer = read_answer(&mut stream, &mut pending).await;
-    assert_eq!(answer, ok(format!("GET /old body=0 port={port}")));
-    crate::closed_within(&mut stream, Duration::from_secs(5)).await;
+    let mut client = Client::connect(&server).await;
+    client.send(b"GET /old HTTP/1.0\r\n\r\n").await;
+    client.expect("GET /old body=0").await;
+    client.closed_within(Duration::from_secs(5)).await;
     server.stop().await;
 }
 
@@ -237,8 +190,8 @@ async fn requests_cut_anywhere_and_paused_anywhere_are_all_answered_in_order() {
     let server = Server::start(Timeouts::default()).await;
     for seed in 1..=12u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let stream = TcpStream::connect(server.addr).await.unwrap();
-        let port = stream.local_addr().unwrap().port();
+        let client = Client::connect(&server).await;
+        let port = client.port;
         let mut bytes = Vec::new();
         let mut expected = Vec::new();
         for i in 0..8 {
@@ -267,7 +220,7 @@ async fn requests_cut_anywhere_and_paused_anywhere_are_all_answered_in_order() {
                 }
             }
         }
-        let (mut reader, mut writer) = stream.into_split();
+        let (mut reader, mut writer) = client.stream.into_split();
         let sending = tokio::spawn(async move {
             let mut at = 0;
             while at < bytes.len() {

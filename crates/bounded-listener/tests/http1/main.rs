@@ -188,6 +188,54 @@ pub async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Duration 
     }
 }
 
+/// A raw HTTP/1 client on one connection to a test [`Server`].
+pub struct Client {
+    pub stream: TcpStream,
+    /// The client's port, which the server's answers name.
+    pub port: u16,
+    /// Bytes read after the last whole answer.
+    pending: Vec<u8>,
+}
+
+impl Client {
+    pub async fn connect(server: &Server) -> Self {
+        let stream = TcpStream::connect(server.addr).await.unwrap();
+        let port = stream.local_addr().unwrap().port();
+        Self {
+            stream,
+            port,
+            pending: Vec::new(),
+        }
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        send(&mut self.stream, bytes).await;
+    }
+
+    pub async fn answer(&mut self) -> Answer {
+        read_answer(&mut self.stream, &mut self.pending).await
+    }
+
+    /// Asserts that the next answer is a 200 for `request` (`"GET /a body=0"`, as the
+    /// server names what it read) on this connection.
+    pub async fn expect(&mut self, request: &str) {
+        let answer = self.answer().await;
+        let body = format!("{request} port={}", self.port);
+        assert_eq!(answer, Answer { status: 200, body });
+    }
+
+    /// Sends a GET for `path` and asserts its answer.
+    pub async fn get(&mut self, path: &str) {
+        self.send(&get(path)).await;
+        self.expect(&format!("GET {path} body=0")).await;
+    }
+
+    /// Waits until the server closes the connection, at most `limit`; how long it took.
+    pub async fn closed_within(&mut self, limit: Duration) -> Duration {
+        closed_within(&mut self.stream, limit).await
+    }
+}
+
 /// A GET for `path` on a kept-alive connection.
 pub fn get(path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").into_bytes()
