@@ -303,8 +303,14 @@ pub(crate) fn fit_connection_caps(config: &mut Config, parts: Parts) {
             config.relay.limits.max_target_connections,
             1,
         ));
-        // Its pool of idle target connections (a smaller share under a low limit).
-        reserve += (http_relay::target_pool::MAX_IDLE_TOTAL as u64).min(limit / 8);
+        // Its pool of idle target connections (a smaller share under a low limit), and
+        // in `upstream` mode its pool of idle app connections, bounded the same way.
+        let pools = if config.relay.other_requests == config::OtherRequests::Upstream {
+            2
+        } else {
+            1
+        };
+        reserve += pools * (http_relay::target_pool::MAX_IDLE_TOTAL as u64).min(limit / 8);
     }
     if let Some(api) = config.api.as_ref().filter(|_| parts.api) {
         claims.push((

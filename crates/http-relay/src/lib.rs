@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 mod answer_reuse;
+pub mod app_exchange;
 pub mod challenge;
 pub mod forward;
 pub mod forwarded_headers;

@@ -3,12 +3,13 @@
 use config::OtherRequests;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, LOCATION};
-use hyper::http::uri::{Authority, Scheme};
 use hyper::{Request, Response, StatusCode, Uri};
 
 use crate::Relay;
+use crate::app_exchange::{self, AppBody};
 use crate::forwarded_headers;
 use crate::inbound::Inbound;
+use crate::relay::APP_CONNECT_TIMEOUT;
 use crate::reply::{Body, text};
 
 /// Answers a non-challenge request as configured.
@@ -40,7 +41,8 @@ fn redirect_https(req: &Request<Incoming>, inbound: &Inbound) -> Response<Body> 
     }
 }
 
-/// Reverse proxy to the app for this host over the pooled client, streaming both ways.
+/// Reverse proxy to the app for this host over a kept or fresh connection, in this
+/// task, streaming both ways ([`app_exchange`]).
 async fn upstream(relay: &Relay, req: Request<Incoming>, inbound: Inbound) -> Response<Body> {
     let Some(apps) = &relay.apps else {
         return text(StatusCode::NOT_FOUND, "no upstream configured");
@@ -49,26 +51,20 @@ async fn upstream(relay: &Relay, req: Request<Incoming>, inbound: Inbound) -> Re
         return text(StatusCode::NOT_FOUND, "no app for this host");
     };
     let (mut parts, body) = req.into_parts();
-    parts.uri = match app_uri(app, &parts.uri) {
-        Some(uri) => uri,
-        None => {
-            return text(
-                StatusCode::BAD_REQUEST,
-                "request target cannot be forwarded",
-            );
-        }
-    };
+    // Origin form: the app gets the path and query, and the client's Host.
+    parts.uri = origin_form(&parts.uri);
     let Some(slot) = relay.target_slot() else {
         return crate::reply::busy();
     };
     forwarded_headers::forward_headers(&mut parts.headers, &inbound, &relay.via_name, true);
     parts.version = hyper::Version::HTTP_11;
     let request = Request::from_parts(parts, body);
-    match apps.client.request(request).await {
-        Ok(response) => {
+    match app_exchange::send(&apps.pool, app, request, APP_CONNECT_TIMEOUT).await {
+        Ok((response, connection)) => {
             let (mut parts, body) = response.into_parts();
             forwarded_headers::strip_hop_by_hop(&mut parts.headers);
-            Response::from_parts(parts, Body::Streamed(body, slot))
+            let body = AppBody::new(body, connection, apps.pool.clone(), app.clone(), slot);
+            Response::from_parts(parts, Body::Streamed(body))
         }
         Err(e) => {
             tracing::warn!(host = %inbound.host, app = %app, error = %e, "upstream app failed");
@@ -80,11 +76,9 @@ async fn upstream(relay: &Relay, req: Request<Incoming>, inbound: Inbound) -> Re
     }
 }
 
-fn app_uri(app: &Authority, original: &Uri) -> Option<Uri> {
-    Uri::builder()
-        .scheme(Scheme::HTTP)
-        .authority(app.clone())
-        .path_and_query(original.path_and_query().map_or("/", |p| p.as_str()))
-        .build()
-        .ok()
+/// The request target as the app receives it: path and query only.
+fn origin_form(original: &Uri) -> Uri {
+    original
+        .path_and_query()
+        .map_or_else(|| Uri::from_static("/"), |path| Uri::from(path.clone()))
 }

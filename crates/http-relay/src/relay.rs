@@ -13,9 +13,6 @@ use config::{Config, Connections, OtherRequests};
 use domain_name::DomainName;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hyper::http::uri::Authority;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use ipnet::IpNet;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -23,6 +20,7 @@ use srv_scheme::{DomainPattern, Labels, Selection, SrvRecord};
 use target_resolver::{ResolveError, TargetPolicy, TargetResolver};
 
 use crate::answer_reuse::AnswerReuse;
+use crate::app_exchange::AppPool;
 use crate::relay_metrics::RelayMetrics;
 use crate::target_pool::TargetPool;
 
@@ -53,9 +51,19 @@ pub struct Limits {
     pub(crate) max_response_bytes: usize,
 }
 
+/// Idle app connections kept per app when `max_idle_per_app` is 0: more than the
+/// requests usually in flight to one app at once, or connections are closed and opened
+/// again under steady load (32 did that with 50 busy clients).
+const DEFAULT_IDLE_PER_APP: usize = 256;
+/// How long an idle app connection is kept.
+const APP_IDLE_FOR: Duration = Duration::from_secs(60);
+/// TCP connect to an app.
+pub(crate) const APP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The apps behind the relay in `upstream` mode.
 pub(crate) struct Apps {
-    pub(crate) client: Client<HttpConnector, hyper::body::Incoming>,
+    /// Idle connections to the apps, for the next request.
+    pub(crate) pool: Arc<AppPool>,
     pub(crate) default: Option<Authority>,
     pub(crate) by_host: HashMap<DomainName, Authority>,
 }
@@ -323,17 +331,11 @@ fn build_apps(upstream: &config::UpstreamConfig) -> Result<Apps, RelayError> {
                 reason: e.to_string(),
             })
     };
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    let client = Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(if upstream.max_idle_per_app == 0 {
-            32
-        } else {
-            upstream.max_idle_per_app
-        })
-        .pool_idle_timeout(Duration::from_secs(60))
-        .build(connector);
+    let per_app = match upstream.max_idle_per_app {
+        0 => DEFAULT_IDLE_PER_APP,
+        n => n,
+    };
+    let pool = Arc::new(AppPool::with_cap_per_key(APP_IDLE_FOR, per_app));
     let mut by_host = HashMap::new();
     for (host, url) in &upstream.hosts {
         let host = srv_scheme::normalize_host(host).map_err(|e| RelayError::Upstream {
@@ -343,7 +345,7 @@ fn build_apps(upstream: &config::UpstreamConfig) -> Result<Apps, RelayError> {
         by_host.insert(host, authority(url)?);
     }
     Ok(Apps {
-        client,
+        pool,
         default: upstream.default.as_deref().map(authority).transpose()?,
         by_host,
     })

@@ -5,9 +5,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::body::{Frame, SizeHint};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
+
+use crate::app_exchange::AppBody;
 
 /// The body of every response the relay sends: bytes in memory (its own answers and
 /// relayed challenge answers), or an app's body streamed through (`upstream` mode).
@@ -16,8 +18,9 @@ use hyper::{Response, StatusCode};
 pub enum Body {
     /// A complete body; `None` once sent (or when empty).
     Full(Option<Bytes>),
-    /// A body streamed from an app, holding its target-connection slot until it ends.
-    Streamed(Incoming, tokio::sync::OwnedSemaphorePermit),
+    /// A body streamed from an app over its connection, holding the request's
+    /// target-connection slot until it ends.
+    Streamed(AppBody),
 }
 
 impl hyper::body::Body for Body {
@@ -30,21 +33,21 @@ impl hyper::body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         match self.get_mut() {
             Self::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Self::Streamed(incoming, _) => Pin::new(incoming).poll_frame(cx),
+            Self::Streamed(body) => Pin::new(body).poll_frame(cx),
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
             Self::Full(bytes) => bytes.is_none(),
-            Self::Streamed(incoming, _) => incoming.is_end_stream(),
+            Self::Streamed(body) => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
             Self::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
-            Self::Streamed(incoming, _) => incoming.size_hint(),
+            Self::Streamed(body) => body.size_hint(),
         }
     }
 }

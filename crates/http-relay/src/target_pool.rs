@@ -1,15 +1,17 @@
-//! Idle connections to targets, kept for the next challenge to the same address.
+//! Idle connections to targets, kept for the next exchange with the same address.
 //!
 //! A CA validates one challenge from several vantage points within a second or two, so
 //! the relay often sends the next request to an address it has just talked to. A
 //! connection whose answer allowed it ([`TargetResponse::reusable`]) is put back here
 //! and taken by the next exchange with that exact address, saving a TCP handshake and
-//! teardown on both ends.
+//! teardown on both ends. `upstream` mode keeps its app connections in a pool of the
+//! same kind, keyed by the app's configured authority ([`crate::app_exchange`]).
 //!
-//! Bounds: at most [`MAX_IDLE_PER_ADDRESS`] connections per address and
+//! Bounds: at most a per-key cap ([`MAX_IDLE_PER_ADDRESS`] for challenge targets) and
 //! [`MAX_IDLE_TOTAL`] in all; a connection idle longer than the configured time is
 //! closed when the pool is next touched, and [`TargetPool::close_expired`] (called
-//! periodically by the server) closes the rest. A connection is only taken after a
+//! periodically by the server) closes the rest. A connection is only taken after it
+//! shows it can carry a request ([`IdleConnection::usable`]): for a challenge target, a
 //! non-blocking read shows the target has neither closed it nor sent anything unasked.
 //! The pool is keyed by the address the policy approved for this request, so reuse
 //! never reaches an address the policy would refuse.
@@ -17,6 +19,7 @@
 //! [`TargetResponse::reusable`]: crate::target_response::TargetResponse::reusable
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -28,28 +31,41 @@ pub const MAX_IDLE_PER_ADDRESS: usize = 64;
 /// Idle connections kept over all addresses.
 pub const MAX_IDLE_TOTAL: usize = 1024;
 
-struct Idle {
-    stream: TcpStream,
+/// A connection the pool can keep.
+pub trait IdleConnection {
+    /// Whether the connection can carry the next request now: the peer has neither
+    /// closed it nor sent anything unasked.
+    fn usable(&mut self) -> bool;
+}
+
+impl IdleConnection for TcpStream {
+    fn usable(&mut self) -> bool {
+        still_open(self)
+    }
+}
+
+struct Idle<C> {
+    connection: C,
     since: Instant,
 }
 
-/// The idle connections, by address; see the module docs.
-pub struct TargetPool {
+/// The idle connections, by address (or app); see the module docs.
+pub struct TargetPool<K = SocketAddr, C = TcpStream> {
     idle_for: Duration,
-    idle: Mutex<IdleConnections>,
+    per_key: usize,
+    idle: Mutex<IdleConnections<K, C>>,
 }
 
-#[derive(Default)]
-struct IdleConnections {
-    by_address: HashMap<SocketAddr, Vec<Idle>>,
+struct IdleConnections<K, C> {
+    by_address: HashMap<K, Vec<Idle<C>>>,
     total: usize,
 }
 
-impl IdleConnections {
+impl<K: Hash + Eq + Clone, C> IdleConnections<K, C> {
     /// Moves the connections to `addr` idle since before `cutoff` (the oldest are
     /// first) into `expired`. Callers declare `expired` before taking the lock, so it is
     /// dropped after the guard: the sockets close once the lock is released.
-    fn take_expired_at(&mut self, addr: &SocketAddr, cutoff: Instant, expired: &mut Vec<Idle>) {
+    fn take_expired_at(&mut self, addr: &K, cutoff: Instant, expired: &mut Vec<Idle<C>>) {
         if let Some(list) = self.by_address.get_mut(addr) {
             let count = list.iter().take_while(|idle| idle.since < cutoff).count();
             expired.extend(list.drain(..count));
@@ -61,7 +77,7 @@ impl IdleConnections {
     }
 }
 
-impl std::fmt::Debug for TargetPool {
+impl<K: Hash + Eq + Clone, C> std::fmt::Debug for TargetPool<K, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TargetPool")
             .field("idle_for", &self.idle_for)
@@ -70,12 +86,23 @@ impl std::fmt::Debug for TargetPool {
     }
 }
 
-impl TargetPool {
-    /// A pool that keeps connections for `idle_for`; zero keeps none.
+impl<K: Hash + Eq + Clone, C: IdleConnection> TargetPool<K, C> {
+    /// A pool that keeps connections for `idle_for` (zero keeps none), at most
+    /// [`MAX_IDLE_PER_ADDRESS`] per address.
     pub fn new(idle_for: Duration) -> Self {
+        Self::with_cap_per_key(idle_for, MAX_IDLE_PER_ADDRESS)
+    }
+
+    /// A pool that keeps connections for `idle_for` (zero keeps none), at most
+    /// `per_key` for each key.
+    pub fn with_cap_per_key(idle_for: Duration, per_key: usize) -> Self {
         Self {
             idle_for,
-            idle: Mutex::default(),
+            per_key,
+            idle: Mutex::new(IdleConnections {
+                by_address: HashMap::new(),
+                total: 0,
+            }),
         }
     }
 
@@ -84,8 +111,8 @@ impl TargetPool {
         !self.idle_for.is_zero()
     }
 
-    /// The most recently used idle connection to `addr` that is still open, if any.
-    pub fn take(&self, addr: SocketAddr) -> Option<TcpStream> {
+    /// The most recently used idle connection to `addr` that is still usable, if any.
+    pub fn take(&self, addr: K) -> Option<C> {
         if !self.enabled() {
             return None;
         }
@@ -100,18 +127,18 @@ impl TargetPool {
             if list.is_empty() {
                 idle.by_address.remove(&addr);
             }
-            let candidate = candidate?;
+            let mut candidate = candidate?;
             idle.total -= 1;
-            if still_open(&candidate.stream) {
-                return Some(candidate.stream);
+            if candidate.connection.usable() {
+                return Some(candidate.connection);
             }
             closing.push(candidate);
         }
     }
 
-    /// Keeps `stream` (whose last answer was complete and allowed reuse) for `addr`;
-    /// closes it instead when the pool is off or full.
-    pub fn put(&self, addr: SocketAddr, stream: TcpStream) {
+    /// Keeps `connection` (whose last answer was complete and allowed reuse) for
+    /// `addr`; closes it instead when the pool is off or full.
+    pub fn put(&self, addr: K, connection: C) {
         if !self.enabled() {
             return;
         }
@@ -124,11 +151,13 @@ impl TargetPool {
         if idle.total >= MAX_IDLE_TOTAL {
             return;
         }
-        let list = idle.by_address.entry(addr).or_default();
-        if list.len() >= MAX_IDLE_PER_ADDRESS {
+        if idle.by_address.get(&addr).map_or(0, Vec::len) >= self.per_key {
             return;
         }
-        list.push(Idle { stream, since: now });
+        idle.by_address.entry(addr).or_default().push(Idle {
+            connection,
+            since: now,
+        });
         idle.total += 1;
     }
 
@@ -139,18 +168,20 @@ impl TargetPool {
         };
         let mut closing = Vec::new();
         let mut idle = self.lock();
-        let addresses: Vec<SocketAddr> = idle.by_address.keys().copied().collect();
+        let addresses: Vec<K> = idle.by_address.keys().cloned().collect();
         for addr in addresses {
             idle.take_expired_at(&addr, cutoff, &mut closing);
         }
     }
+}
 
+impl<K: Hash + Eq + Clone, C> TargetPool<K, C> {
     /// Idle connections now held.
     pub fn idle_count(&self) -> usize {
         self.lock().total
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, IdleConnections> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, IdleConnections<K, C>> {
         // The map stays consistent even if a holder panicked: nothing is left half-done.
         self.idle
             .lock()

@@ -16,4 +16,5 @@ mod request_validation;
 mod target_framing;
 mod target_misbehaviour;
 mod target_policy;
+mod upstream_apps;
 mod what_crosses;

@@ -1,0 +1,254 @@
+//! `upstream` mode's exchange with an app, in the request's own task.
+//!
+//! An [`AppConnection`] is hyper's low-level HTTP/1 client connection: the
+//! [`SendRequest`] half that hands hyper a request and the [`Connection`] half that does
+//! the I/O. Nothing is spawned for it. The request's task polls the I/O half while it
+//! waits for the response head ([`send`]), and the response body ([`AppBody`]) polls it
+//! while the body streams to the client. So one request costs no connection task, no
+//! channel hop between tasks and no wake-up of another task.
+//!
+//! Once the body has ended and hyper shows the connection idle, [`AppBody`] puts the
+//! connection back into the [`AppPool`], keyed by the app's configured authority; the
+//! next request to that app takes it after one more poll shows the app has not closed
+//! it ([`IdleConnection::usable`]). A kept connection that turns out closed before the
+//! request could be written is replaced by a fresh one: the request is handed back
+//! unsent, so even a request with a body is sent once. A body the client did not read
+//! to its end, a request body the app did not read, or `Connection: close` leave the
+//! connection unusable, and it is closed.
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::client::conn::http1::{self, Connection, SendRequest};
+use hyper::http::uri::Authority;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::target_pool::{IdleConnection, TargetPool};
+
+/// Idle app connections, by the app's configured authority.
+pub type AppPool = TargetPool<Authority, AppConnection>;
+
+/// Why an exchange with an app failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// TCP connect (or the app's name lookup) failed.
+    #[error("connect failed: {0}")]
+    Connect(#[source] std::io::Error),
+    /// TCP connect took too long.
+    #[error("connect timed out after {0:?}")]
+    ConnectTimeout(Duration),
+    /// The exchange itself failed: the request could not be sent or no valid response
+    /// head came back.
+    #[error("{0}")]
+    Exchange(#[source] hyper::Error),
+}
+
+/// One HTTP/1 connection to an app; see the module docs.
+pub struct AppConnection {
+    sender: SendRequest<Incoming>,
+    /// The I/O half, boxed: it is large and lives as long as the connection, while
+    /// this value moves with every response; `None` once it has ended (closed by either
+    /// side or failed).
+    io: Option<Box<Connection<TokioIo<TcpStream>, Incoming>>>,
+}
+
+impl std::fmt::Debug for AppConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppConnection")
+            .field("open", &self.io.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppConnection {
+    /// Connects to `app` (a name is looked up by the system resolver) within
+    /// `connect_timeout`.
+    async fn connect(app: &Authority, connect_timeout: Duration) -> Result<Self, AppError> {
+        let stream = tokio::time::timeout(connect_timeout, TcpStream::connect(app.as_str()))
+            .await
+            .map_err(|_| AppError::ConnectTimeout(connect_timeout))?
+            .map_err(AppError::Connect)?;
+        // Each write is a whole message or the rest of a body: nothing to wait for.
+        stream.set_nodelay(true).map_err(AppError::Connect)?;
+        let (sender, io) = http1::Builder::new()
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(AppError::Exchange)?;
+        Ok(Self {
+            sender,
+            io: Some(Box::new(io)),
+        })
+    }
+
+    /// Polls the I/O half once; false once the connection has ended.
+    fn drive(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(io) = &mut self.io else {
+            return false;
+        };
+        match Pin::new(&mut **io).poll(cx) {
+            Poll::Pending => true,
+            Poll::Ready(result) => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "app connection ended");
+                }
+                self.io = None;
+                false
+            }
+        }
+    }
+
+    /// Sends `request` and waits for the response head, driving the I/O meanwhile.
+    /// The request comes back in the error when it was not written at all.
+    async fn exchange(
+        &mut self,
+        request: Request<Incoming>,
+    ) -> Result<Response<Incoming>, hyper::client::conn::TrySendError<Request<Incoming>>> {
+        let mut response = std::pin::pin!(self.sender.try_send_request(request));
+        poll_fn(|cx| {
+            if let Poll::Ready(result) = response.as_mut().poll(cx) {
+                return Poll::Ready(result);
+            }
+            // hyper writes the request and reads the answer only when its I/O half is
+            // polled; whatever it did then, the response future may now be ready.
+            self.drive(cx);
+            response.as_mut().poll(cx)
+        })
+        .await
+    }
+}
+
+impl IdleConnection for AppConnection {
+    /// One poll of the I/O half (it reads the end of the stream, or anything the app
+    /// sent unasked, which hyper treats as an error), then hyper's own readiness.
+    fn usable(&mut self) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        self.drive(&mut cx) && self.sender.is_ready()
+    }
+}
+
+/// Sends `request` (its URI in origin form) to `app`, on a kept connection from `pool`
+/// if there is one, else on a fresh one, and waits for the response head. The
+/// connection comes back with the response: the body needs it ([`AppBody`]).
+pub async fn send(
+    pool: &AppPool,
+    app: &Authority,
+    mut request: Request<Incoming>,
+    connect_timeout: Duration,
+) -> Result<(Response<Incoming>, AppConnection), AppError> {
+    if let Some(mut kept) = pool.take(app.clone()) {
+        match kept.exchange(request).await {
+            Ok(response) => return Ok((response, kept)),
+            Err(mut e) => match e.take_message() {
+                // Not written: the app closed the kept connection just now. A fresh
+                // connection carries the request, body and all.
+                Some(unsent) => {
+                    tracing::debug!(%app, error = %e.error(), "kept app connection failed; connecting afresh");
+                    request = unsent;
+                }
+                None => return Err(AppError::Exchange(e.into_error())),
+            },
+        }
+    }
+    let mut fresh = AppConnection::connect(app, connect_timeout).await?;
+    match fresh.exchange(request).await {
+        Ok(response) => Ok((response, fresh)),
+        Err(e) => Err(AppError::Exchange(e.into_error())),
+    }
+}
+
+/// An app's response body on its way to the client. It drives the app connection
+/// while it streams, holds the request's target-connection slot until it is dropped,
+/// and gives the connection back to the pool once the body has ended.
+pub struct AppBody {
+    body: Incoming,
+    connection: Option<AppConnection>,
+    pool: Arc<AppPool>,
+    app: Authority,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl std::fmt::Debug for AppBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppBody")
+            .field("app", &self.app)
+            .field("connection", &self.connection)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppBody {
+    /// The body of `response`, streamed over `connection`.
+    pub fn new(
+        body: Incoming,
+        connection: AppConnection,
+        pool: Arc<AppPool>,
+        app: Authority,
+        slot: OwnedSemaphorePermit,
+    ) -> Self {
+        Self {
+            body,
+            connection: Some(connection),
+            pool,
+            app,
+            _slot: slot,
+        }
+    }
+
+    /// Puts the connection back into the pool if hyper shows it idle; else closes it.
+    fn give_back(&mut self) {
+        if let Some(mut connection) = self.connection.take()
+            && connection.usable()
+        {
+            self.pool.put(self.app.clone(), connection);
+        }
+    }
+}
+
+impl Body for AppBody {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        let mut frame = Pin::new(&mut this.body).poll_frame(cx);
+        if frame.is_pending() {
+            if let Some(connection) = &mut this.connection {
+                connection.drive(cx);
+            }
+            frame = Pin::new(&mut this.body).poll_frame(cx);
+        }
+        if let Poll::Ready(None) = frame {
+            this.give_back();
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for AppBody {
+    fn drop(&mut self) {
+        // hyper stops polling a body whose length says it is complete (and never polls
+        // an empty one), so the end is checked here too. A body dropped before its end
+        // leaves the connection mid-response: it is closed.
+        if self.body.is_end_stream() {
+            self.give_back();
+        }
+    }
+}
