@@ -10,6 +10,9 @@
 //! taken apart and the socket waits for readability with no buffer at all (as nginx
 //! releases its buffers on idle keep-alive connections); the next request gets a fresh
 //! hyper connection. See [`serve_connection`] for when this happens and why it is safe.
+//!
+//! A service may take a connection over after a `101 Switching Protocols` answer
+//! ([`OnUpgrade`], in `upgrade.rs`).
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -34,6 +37,11 @@ use tokio_util::task::TaskTracker;
 
 use crate::accept::{Accepted, ListenerBounds, accept_loop};
 use crate::timed_io::{Activity, Busy, TimedIo};
+
+mod upgrade;
+
+use upgrade::UpgradedFuture;
+pub use upgrade::{OnUpgrade, Upgraded};
 
 /// How long open connections get to finish after shutdown begins.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -227,6 +235,8 @@ where
         /// began; made when first needed.
         release: Option<(Pin<Box<Sleep>>, usize)>,
     },
+    /// Taken over after a `101` answer ([`OnUpgrade`]); runs to its end.
+    Upgraded(UpgradedFuture),
     /// The connection is over.
     Done(PhantomData<fn() -> B>),
 }
@@ -277,8 +287,28 @@ where
                     release,
                 } => {
                     if let Poll::Ready(result) = Pin::new(&mut **connection).poll(cx) {
-                        if let Err(e) = result {
-                            tracing::debug!(%peer, error = %e, "connection ended with an error");
+                        let upgrade = this.activity.http1().take_upgrade();
+                        match (result, upgrade) {
+                            (Ok(()), Some(start)) => {
+                                // hyper wrote the 101 and stopped: the socket is handed
+                                // over with what hyper read past the request.
+                                let State::Exchanging { connection, .. } =
+                                    std::mem::replace(this.state, State::Done(PhantomData))
+                                else {
+                                    unreachable!("the state was just matched")
+                                };
+                                let parts = connection.into_parts();
+                                let Watched { io, unparsed, .. } = parts.io.into_inner();
+                                let read_ahead = [&parts.read_buf[..], &unparsed[..]].concat();
+                                tracing::debug!(%peer, "connection upgraded");
+                                *this.state =
+                                    State::Upgraded(start(Upgraded::new(io, read_ahead.into())));
+                                continue;
+                            }
+                            (Err(e), _) => {
+                                tracing::debug!(%peer, error = %e, "connection ended with an error");
+                            }
+                            (Ok(()), None) => {}
                         }
                         *this.state = State::Done(PhantomData);
                         return Poll::Ready(());
@@ -330,6 +360,13 @@ where
                             parts.service,
                         )
                     };
+                }
+                State::Upgraded(running) => {
+                    // Runs to its end: the lifetime's hard cut and the idle timeout
+                    // still bound it.
+                    ready!(running.as_mut().poll(cx));
+                    *this.state = State::Done(PhantomData);
+                    return Poll::Ready(());
                 }
                 State::Done(PhantomData) => return Poll::Ready(()),
             }
@@ -389,6 +426,8 @@ pub(crate) struct Exchanges {
     read_pending: AtomicBool,
     /// hyper's last write or flush could not complete.
     write_pending: AtomicBool,
+    /// What to run once a `101` answer is written ([`OnUpgrade`]).
+    upgrade: std::sync::Mutex<Option<OnUpgrade>>,
 }
 
 impl Default for Exchanges {
@@ -399,11 +438,28 @@ impl Default for Exchanges {
             last_had_body: AtomicBool::new(false),
             read_pending: AtomicBool::new(false),
             write_pending: AtomicBool::new(false),
+            upgrade: std::sync::Mutex::new(None),
         }
     }
 }
 
 impl Exchanges {
+    /// The function of the `101` answer just written, if one was.
+    fn take_upgrade(&self) -> Option<Box<dyn FnOnce(Upgraded) -> UpgradedFuture + Send>> {
+        self.upgrade
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()?
+            .take()
+    }
+
+    fn set_upgrade(&self, on_upgrade: OnUpgrade) {
+        *self
+            .upgrade
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(on_upgrade);
+    }
+
     /// Whether the connection can go back to waiting: no exchange under way, hyper not
     /// left reading a body, waiting for input with nothing left to send.
     fn can_wait(&self) -> bool {
@@ -556,7 +612,13 @@ where
         let result = std::task::ready!(this.inner.poll(cx));
         this.busy.take();
         let exchange = this.exchange.take();
-        Poll::Ready(result.map(|response| {
+        Poll::Ready(result.map(|mut response| {
+            if response.status() == hyper::StatusCode::SWITCHING_PROTOCOLS
+                && let Some(on_upgrade) = response.extensions_mut().remove::<OnUpgrade>()
+                && let Some(exchange) = &exchange
+            {
+                exchange.0.http1().set_upgrade(on_upgrade);
+            }
             response.map(|body| TrackedBody {
                 _exchange: exchange,
                 inner: body,

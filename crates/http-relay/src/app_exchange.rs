@@ -54,15 +54,17 @@ pub enum AppError {
 pub struct AppConnection {
     sender: SendRequest<Incoming>,
     /// The I/O half, boxed: it is large and lives as long as the connection, while
-    /// this value moves with every response; `None` once it has ended (closed by either
-    /// side or failed).
-    io: Option<Box<Connection<TokioIo<TcpStream>, Incoming>>>,
+    /// this value moves with every response.
+    io: Box<Connection<TokioIo<TcpStream>, Incoming>>,
+    /// The I/O half has completed (closed by either side, failed, or handed the socket
+    /// back after a `101`); it is not polled again.
+    ended: bool,
 }
 
 impl std::fmt::Debug for AppConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppConnection")
-            .field("open", &self.io.is_some())
+            .field("ended", &self.ended)
             .finish_non_exhaustive()
     }
 }
@@ -83,25 +85,41 @@ impl AppConnection {
             .map_err(AppError::Exchange)?;
         Ok(Self {
             sender,
-            io: Some(Box::new(io)),
+            io: Box::new(io),
+            ended: false,
         })
     }
 
     /// Polls the I/O half once; false once the connection has ended.
     fn drive(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(io) = &mut self.io else {
+        if self.ended {
             return false;
-        };
-        match Pin::new(&mut **io).poll(cx) {
+        }
+        match Pin::new(&mut *self.io).poll(cx) {
             Poll::Pending => true,
             Poll::Ready(result) => {
                 if let Err(e) = result {
                     tracing::debug!(error = %e, "app connection ended");
                 }
-                self.io = None;
+                self.ended = true;
                 false
             }
         }
+    }
+
+    /// After a `101` answer: drives the connection until hyper hands the socket back,
+    /// and returns it with the bytes hyper read past the answer.
+    pub async fn into_upgraded(mut self) -> (TcpStream, bytes::Bytes) {
+        poll_fn(|cx| {
+            if self.drive(cx) {
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })
+        .await;
+        let parts = self.io.into_parts();
+        (parts.io.into_inner(), parts.read_buf)
     }
 
     /// Sends `request` and waits for the response head, driving the I/O meanwhile.

@@ -32,6 +32,7 @@
 
 mod answer_reuse;
 pub mod app_exchange;
+pub mod app_upgrade;
 pub mod challenge;
 pub mod forward;
 pub mod forwarded_headers;

@@ -7,6 +7,7 @@ use hyper::{Request, Response, StatusCode, Uri};
 
 use crate::Relay;
 use crate::app_exchange::{self, AppBody};
+use crate::app_upgrade;
 use crate::forwarded_headers;
 use crate::inbound::Inbound;
 use crate::relay::APP_CONNECT_TIMEOUT;
@@ -56,10 +57,28 @@ async fn upstream(relay: &Relay, req: Request<Incoming>, inbound: Inbound) -> Re
     let Some(slot) = relay.target_slot() else {
         return crate::reply::busy();
     };
+    let upgrade = app_upgrade::requested(parts.version, &parts.headers);
     forwarded_headers::forward_headers(&mut parts.headers, &inbound, &relay.via_name, true);
+    let asked_upgrade = upgrade.is_some();
+    if let Some(protocol) = upgrade {
+        app_upgrade::ask(&mut parts.headers, protocol);
+    }
     parts.version = hyper::Version::HTTP_11;
     let request = Request::from_parts(parts, body);
     match app_exchange::send(&apps.pool, app, request, APP_CONNECT_TIMEOUT).await {
+        Ok((response, connection))
+            if asked_upgrade && response.status() == StatusCode::SWITCHING_PROTOCOLS =>
+        {
+            let (parts, _empty) = response.into_parts();
+            app_upgrade::switch(parts.headers, connection, slot).await
+        }
+        Ok((response, _)) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+            tracing::warn!(host = %inbound.host, app = %app, "upstream app switched protocols unasked");
+            text(
+                StatusCode::BAD_GATEWAY,
+                format!("upstream app {app} failed"),
+            )
+        }
         Ok((response, connection)) => {
             let (mut parts, body) = response.into_parts();
             forwarded_headers::strip_hop_by_hop(&mut parts.headers);

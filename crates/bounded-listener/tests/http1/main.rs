@@ -1,10 +1,12 @@
 //! `http1::serve` driven over loopback by raw clients: a kept-alive connection waits for
 //! its next request holding no HTTP state, and nothing a client can send tells the
-//! difference (`keep_alive`); the bounds still hold while it waits (`bounds`).
+//! difference (`keep_alive`); the bounds still hold while it waits (`bounds`); a `101`
+//! answer hands the connection to the service (`upgrade`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod bounds;
 mod keep_alive;
+mod upgrade;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -51,7 +53,8 @@ impl Default for Timeouts {
 
 /// A server on 127.0.0.1:0 whose answer names the request and the connection:
 /// `METHOD PATH body=N port=P`, where N is the length of the body it read (paths under
-/// `/ignore-body` answer at once without reading it) and P the client's port.
+/// `/ignore-body` answer at once without reading it) and P the client's port. `/upgrade`
+/// answers `101` and then echoes every byte until the client half-closes.
 pub struct Server {
     pub addr: SocketAddr,
     stop: CancellationToken,
@@ -100,6 +103,9 @@ async fn answer(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    if path == "/upgrade" {
+        return Ok(upgrade::echo_after_101());
+    }
     let body_len = if path.starts_with("/ignore-body") {
         0
     } else {

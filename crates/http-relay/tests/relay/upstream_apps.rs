@@ -33,6 +33,9 @@ enum Script {
     BodyLength,
     /// A chunked 200 with one chunk, then nothing: the app waits for the relay to close.
     StallAfterFirstChunk,
+    /// `101` to `Upgrade: echo` with "hello" right behind it, then every byte back until
+    /// the relay half-closes, then "bye" and close. Without `Upgrade`, 426.
+    UpgradeToEcho,
 }
 
 /// A scripted app on loopback that counts what it saw.
@@ -130,7 +133,7 @@ async fn serve(
             parts.next().unwrap_or("").to_owned(),
             parts.next().unwrap_or("").to_owned(),
         );
-        let (mut length, mut chunked) = (0usize, false);
+        let (mut length, mut chunked, mut upgrade) = (0usize, false, false);
         loop {
             let mut line = String::new();
             stream.read_line(&mut line).await.unwrap();
@@ -138,6 +141,7 @@ async fn serve(
             if line.is_empty() {
                 break;
             }
+            upgrade |= line == "upgrade: echo";
             if let Some(v) = line.strip_prefix("content-length:") {
                 length = v.trim().parse().unwrap();
             }
@@ -188,6 +192,25 @@ async fn serve(
             Script::BodyLength => {
                 let answer = body.to_string();
                 write(out, "200 OK", "", answer.as_bytes()).await;
+            }
+            Script::UpgradeToEcho if !upgrade => {
+                write(out, "426 Upgrade Required", "", b"").await;
+            }
+            Script::UpgradeToEcho => {
+                out.write_all(
+                    b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\nhello",
+                )
+                .await
+                .unwrap();
+                let mut buf = [0u8; 4096];
+                loop {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => stream.get_mut().write_all(&buf[..n]).await.unwrap(),
+                    }
+                }
+                stream.get_mut().write_all(b"bye").await.unwrap();
+                return true;
             }
             Script::StallAfterFirstChunk => {
                 out.write_all(
@@ -486,4 +509,67 @@ async fn an_unreachable_app_gets_502() {
         reply.body,
         format!("upstream app 127.0.0.1:{port} failed\n")
     );
+}
+
+#[tokio::test]
+async fn an_upgrade_joins_client_and_app_until_both_close() {
+    let app = App::start(Script::UpgradeToEcho).await;
+    let relay = relay_for(&app).await;
+    let mut client = Client::connect(&relay).await;
+    // The first bytes of the new protocol ride in the same packet as the request.
+    client
+        .send(b"GET /ws HTTP/1.1\r\nHost: app.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nearly")
+        .await;
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        client.0.read_line(&mut line).await.unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line.to_ascii_lowercase());
+    }
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(head.contains("upgrade: echo\r\n"), "{head}");
+    assert!(head.contains("connection: upgrade\r\n"), "{head}");
+    let mut got = [0u8; 10];
+    client.0.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"helloearly");
+    client.send(b"ping").await;
+    let mut got = [0u8; 4];
+    client.0.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"ping");
+    // The client's half-close reaches the app, whose last word and close come back.
+    client.0.get_mut().shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    client.0.read_to_end(&mut rest).await.unwrap();
+    assert_eq!(rest, b"bye");
+    app.until_ended(1).await;
+    assert_eq!(app.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn an_upgrade_the_app_declines_leaves_plain_http() {
+    let app = App::start(Script::UpgradeToEcho).await;
+    let relay = relay_for(&app).await;
+    let mut client = Client::connect(&relay).await;
+    // HTTP/1.0 cannot upgrade: the app sees no Upgrade and declines.
+    client
+        .send(b"GET /ws HTTP/1.0\r\nHost: app.test\r\nConnection: upgrade, keep-alive\r\nUpgrade: echo\r\n\r\n")
+        .await;
+    assert_eq!(client.response(false).await.0, 426);
+    // The connection goes on as HTTP/1.1.
+    assert_eq!(client.get("/next").await.0, 426);
+    assert_eq!(app.requests().len(), 2);
+
+    // An app that ignores an HTTP/1.1 upgrade request answers it plainly, and the
+    // connection goes on too.
+    let plain = App::start(Script::Plain).await;
+    let relay = relay_for(&plain).await;
+    let mut client = Client::connect(&relay).await;
+    client
+        .send(b"GET /ws HTTP/1.1\r\nHost: app.test\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n")
+        .await;
+    assert_eq!(client.response(false).await, (200, b"app".to_vec()));
+    assert_eq!(client.get("/next").await, (200, b"app".to_vec()));
 }
