@@ -833,7 +833,7 @@ wrk_cap=$(awk -v a="$a_rps" -v b="$n_rps" -v c="$(med challenge/haproxy R_RPS)" 
     echo
     echo "\`GET $APP_PATH\` with \`Host: $HOST\` on keep-alive connections, proxied to the target's"
     echo "\"app\" through a pool of idle upstream connections: acme-srv's \`[relay.upstream] default\`"
-    echo "(32 idle connections, the built-in value), nginx \`keepalive 32; proxy_http_version 1.1;"
+    echo "(up to 256 idle connections per app, the built-in value), nginx \`keepalive 32; proxy_http_version 1.1;"
     echo "proxy_set_header Connection \"\";\`, HAProxy \`http-reuse always\`."
     echo
     echo "    taskset -c $LOAD_CPU $WRK_PASS"

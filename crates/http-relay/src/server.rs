@@ -37,13 +37,20 @@ pub async fn run_reloadable(
         let stop = stop.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
-            // Idle target connections are closed within about twice their idle time.
+            // Idle target connections are closed within about twice their idle time;
+            // idle app connections (kept 60 s) within a tick of it.
             let target_idle = handle.current().limits.target_idle;
             let mut pool_tick = tokio::time::interval(target_idle.max(Duration::from_secs(1)));
             loop {
                 tokio::select! {
                     _ = tick.tick() => handle.current().forget_idle_clients(),
-                    _ = pool_tick.tick() => handle.current().target_pool.close_expired(),
+                    _ = pool_tick.tick() => {
+                        let relay = handle.current();
+                        relay.target_pool.close_expired();
+                        if let Some(apps) = &relay.apps {
+                            apps.pool.close_expired();
+                        }
+                    }
                     () = stop.cancelled() => break,
                 }
             }
