@@ -139,7 +139,7 @@ impl std::str::FromStr for OtherRequests {
 }
 
 /// `[relay.upstream]`: the apps behind the relay, for `other_requests = "upstream"`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UpstreamConfig {
     /// App for hosts not listed in `hosts`, as `http://host:port`.
@@ -148,6 +148,20 @@ pub struct UpstreamConfig {
     pub hosts: BTreeMap<String, String>,
     /// Idle keep-alive connections kept per app.
     pub max_idle_per_app: usize,
+    /// Time for an app to send its response head once the request is on its way.
+    #[serde(with = "humantime_serde")]
+    pub response_timeout: Duration,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            default: None,
+            hosts: BTreeMap::new(),
+            max_idle_per_app: 0,
+            response_timeout: Duration::from_secs(60),
+        }
+    }
 }
 
 /// `[relay.limits]`.
@@ -488,6 +502,10 @@ impl Config {
                 self.relay.timeouts.response_body,
             ),
             ("relay.timeouts.total", self.relay.timeouts.total),
+            (
+                "relay.upstream.response_timeout",
+                self.relay.upstream.response_timeout,
+            ),
             ("resolver.timeout", self.resolver.timeout),
         ] {
             if d.is_zero() {

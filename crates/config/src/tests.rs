@@ -49,6 +49,10 @@ fn bad_network_port_and_duration_are_refused() {
     assert!(err("[targets]\nallow_ports = [\"90-80\"]\n").contains("first port is above"));
     assert!(err("[relay.timeouts]\nconnect = \"soon\"\n").contains("relay.timeouts.connect"));
     assert!(err("[relay.timeouts]\nconnect = \"0s\"\n").contains("must be longer than zero"));
+    assert!(
+        err("[relay.upstream]\nresponse_timeout = \"0s\"\n")
+            .contains("relay.upstream.response_timeout: must be longer than zero")
+    );
 }
 
 #[test]

@@ -48,6 +48,18 @@ pub enum AppError {
     /// head came back.
     #[error("{0}")]
     Exchange(#[source] hyper::Error),
+    /// No response head within the timeout (`relay.upstream.response_timeout`).
+    #[error("no response within {0:?}")]
+    ResponseTimeout(Duration),
+}
+
+/// The time limits of one exchange with an app.
+#[derive(Debug, Clone, Copy)]
+pub struct AppLimits {
+    /// TCP connect.
+    pub connect: Duration,
+    /// From the request on its way to the response head.
+    pub response: Duration,
 }
 
 /// One HTTP/1 connection to an app; see the module docs.
@@ -152,16 +164,18 @@ impl IdleConnection for AppConnection {
 }
 
 /// Sends `request` (its URI in origin form) to `app`, on a kept connection from `pool`
-/// if there is one, else on a fresh one, and waits for the response head. The
-/// connection comes back with the response: the body needs it ([`AppBody`]).
+/// if there is one, else on a fresh one, and waits for the response head within
+/// `limits.response` (the connection is then closed: a late answer could not be told
+/// from the next one). The connection comes back with the response: the body needs it
+/// ([`AppBody`]).
 pub async fn send(
     pool: &AppPool,
     app: &Authority,
     mut request: Request<Incoming>,
-    connect_timeout: Duration,
+    limits: AppLimits,
 ) -> Result<(Response<Incoming>, AppConnection), AppError> {
     if let Some(mut kept) = pool.take(app.clone()) {
-        match kept.exchange(request).await {
+        match within(limits.response, kept.exchange(request)).await? {
             Ok(response) => return Ok((response, kept)),
             Err(mut e) => match e.take_message() {
                 // Not written: the app closed the kept connection just now. A fresh
@@ -174,11 +188,18 @@ pub async fn send(
             },
         }
     }
-    let mut fresh = AppConnection::connect(app, connect_timeout).await?;
-    match fresh.exchange(request).await {
+    let mut fresh = AppConnection::connect(app, limits.connect).await?;
+    match within(limits.response, fresh.exchange(request)).await? {
         Ok(response) => Ok((response, fresh)),
         Err(e) => Err(AppError::Exchange(e.into_error())),
     }
+}
+
+/// `exchange`, or [`AppError::ResponseTimeout`] after `limit`.
+async fn within<F: Future>(limit: Duration, exchange: F) -> Result<F::Output, AppError> {
+    tokio::time::timeout(limit, exchange)
+        .await
+        .map_err(|_| AppError::ResponseTimeout(limit))
 }
 
 /// An app's response body on its way to the client. It drives the app connection

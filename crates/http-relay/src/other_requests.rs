@@ -6,7 +6,7 @@ use hyper::header::{HeaderValue, LOCATION};
 use hyper::{Request, Response, StatusCode, Uri};
 
 use crate::Relay;
-use crate::app_exchange::{self, AppBody};
+use crate::app_exchange::{self, AppBody, AppError, AppLimits};
 use crate::app_upgrade;
 use crate::forwarded_headers;
 use crate::inbound::Inbound;
@@ -65,7 +65,11 @@ async fn upstream(relay: &Relay, req: Request<Incoming>, inbound: Inbound) -> Re
     }
     parts.version = hyper::Version::HTTP_11;
     let request = Request::from_parts(parts, body);
-    match app_exchange::send(&apps.pool, app, request, APP_CONNECT_TIMEOUT).await {
+    let limits = AppLimits {
+        connect: APP_CONNECT_TIMEOUT,
+        response: apps.response_timeout,
+    };
+    match app_exchange::send(&apps.pool, app, request, limits).await {
         Ok((response, connection))
             if asked_upgrade && response.status() == StatusCode::SWITCHING_PROTOCOLS =>
         {
@@ -84,6 +88,13 @@ async fn upstream(relay: &Relay, req: Request<Incoming>, inbound: Inbound) -> Re
             forwarded_headers::strip_hop_by_hop(&mut parts.headers);
             let body = AppBody::new(body, connection, apps.pool.clone(), app.clone(), slot);
             Response::from_parts(parts, Body::Streamed(body))
+        }
+        Err(e @ AppError::ResponseTimeout(_)) => {
+            tracing::warn!(host = %inbound.host, app = %app, error = %e, "upstream app failed");
+            text(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("upstream app {app} did not answer in time"),
+            )
         }
         Err(e) => {
             tracing::warn!(host = %inbound.host, app = %app, error = %e, "upstream app failed");

@@ -64,6 +64,8 @@ pub(crate) const APP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct Apps {
     /// Idle connections to the apps, for the next request.
     pub(crate) pool: Arc<AppPool>,
+    /// Time for an app's response head (`response_timeout`).
+    pub(crate) response_timeout: Duration,
     pub(crate) default: Option<Authority>,
     pub(crate) by_host: HashMap<DomainName, Authority>,
 }
@@ -346,6 +348,7 @@ fn build_apps(upstream: &config::UpstreamConfig) -> Result<Apps, RelayError> {
     }
     Ok(Apps {
         pool,
+        response_timeout: upstream.response_timeout,
         default: upstream.default.as_deref().map(authority).transpose()?,
         by_host,
     })

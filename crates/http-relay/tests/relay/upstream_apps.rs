@@ -33,6 +33,8 @@ enum Script {
     BodyLength,
     /// A chunked 200 with one chunk, then nothing: the app waits for the relay to close.
     StallAfterFirstChunk,
+    /// Reads the request and never answers; waits for the relay to close.
+    Hang,
     /// `101` to `Upgrade: echo` with "hello" right behind it, then every byte back until
     /// the relay half-closes, then "bye" and close. Without `Upgrade`, 426.
     UpgradeToEcho,
@@ -192,6 +194,11 @@ async fn serve(
             Script::BodyLength => {
                 let answer = body.to_string();
                 write(out, "200 OK", "", answer.as_bytes()).await;
+            }
+            Script::Hang => {
+                let mut rest = Vec::new();
+                let _ = stream.read_to_end(&mut rest).await;
+                return true;
             }
             Script::UpgradeToEcho if !upgrade => {
                 write(out, "426 Upgrade Required", "", b"").await;
@@ -572,4 +579,28 @@ async fn an_upgrade_the_app_declines_leaves_plain_http() {
         .await;
     assert_eq!(client.response(false).await, (200, b"app".to_vec()));
     assert_eq!(client.get("/next").await, (200, b"app".to_vec()));
+}
+
+#[tokio::test]
+async fn an_app_that_never_answers_gets_504_and_its_connection_closed() {
+    let app = App::start(Script::Hang).await;
+    let dns = dns().await;
+    let addr = app.addr;
+    let relay = start_with(&dns, move |c| {
+        c.relay.other_requests = OtherRequests::Upstream;
+        c.relay.upstream.default = Some(format!("http://{addr}"));
+        c.relay.upstream.response_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let reply = request(relay.addr, "GET", "app.test", "/slow", &[]).await;
+    assert_eq!(reply.status, 504);
+    assert_eq!(
+        reply.body,
+        format!("upstream app {addr} did not answer in time\n")
+    );
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    // The relay gave up on the exchange: the app connection is closed, not kept.
+    app.until_ended(1).await;
+    assert_eq!(app.closed_by_relay.load(Ordering::SeqCst), 1);
 }
