@@ -148,7 +148,8 @@ pub struct UpstreamConfig {
     pub hosts: BTreeMap<String, String>,
     /// Idle keep-alive connections kept per app.
     pub max_idle_per_app: usize,
-    /// Time for an app to send its response head once the request is on its way.
+    /// Time for an app to send its response head once the request, body and all, has
+    /// been sent to it.
     #[serde(with = "humantime_serde")]
     pub response_timeout: Duration,
 }

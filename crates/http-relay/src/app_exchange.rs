@@ -19,6 +19,7 @@
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -58,16 +59,16 @@ pub enum AppError {
 pub struct AppLimits {
     /// TCP connect.
     pub connect: Duration,
-    /// From the request on its way to the response head.
+    /// From the request sent whole (its body included) to the response head.
     pub response: Duration,
 }
 
 /// One HTTP/1 connection to an app; see the module docs.
 pub struct AppConnection {
-    sender: SendRequest<Incoming>,
+    sender: SendRequest<RequestBody>,
     /// The I/O half, boxed: it is large and lives as long as the connection, while
     /// this value moves with every response.
-    io: Box<Connection<TokioIo<TcpStream>, Incoming>>,
+    io: Box<Connection<TokioIo<TcpStream>, RequestBody>>,
     /// The I/O half has completed (closed by either side, failed, or handed the socket
     /// back after a `101`); it is not polled again.
     ended: bool,
@@ -134,23 +135,92 @@ impl AppConnection {
         (parts.io.into_inner(), parts.read_buf)
     }
 
-    /// Sends `request` and waits for the response head, driving the I/O meanwhile.
-    /// The request comes back in the error when it was not written at all.
+    /// Sends `request` and waits for the response head, driving the I/O meanwhile,
+    /// at most `limit` after the request (body and all) has been written. The request
+    /// comes back in the error when it was not written at all.
     async fn exchange(
         &mut self,
         request: Request<Incoming>,
-    ) -> Result<Response<Incoming>, hyper::client::conn::TrySendError<Request<Incoming>>> {
+        limit: Duration,
+    ) -> Result<Result<Response<Incoming>, Unsent>, AppError> {
+        let (request, sent) = RequestBody::wrap(request);
         let mut response = std::pin::pin!(self.sender.try_send_request(request));
+        // Armed once the request has been written whole: a slow upload is the client's
+        // pace, not the app's.
+        let mut timer = std::pin::pin!(tokio::time::sleep(limit));
+        let mut armed = false;
         poll_fn(|cx| {
             if let Poll::Ready(result) = response.as_mut().poll(cx) {
-                return Poll::Ready(result);
+                return Poll::Ready(Ok(result.map_err(Unsent)));
             }
             // hyper writes the request and reads the answer only when its I/O half is
             // polled; whatever it did then, the response future may now be ready.
             self.drive(cx);
-            response.as_mut().poll(cx)
+            if let Poll::Ready(result) = response.as_mut().poll(cx) {
+                return Poll::Ready(Ok(result.map_err(Unsent)));
+            }
+            if !armed
+                && sent
+                    .as_ref()
+                    .is_none_or(|sent| sent.load(Ordering::Acquire))
+            {
+                armed = true;
+                timer.as_mut().reset(tokio::time::Instant::now() + limit);
+            }
+            if armed && timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(AppError::ResponseTimeout(limit)));
+            }
+            Poll::Pending
         })
         .await
+    }
+}
+
+/// A failed exchange, with the request when it was not written at all.
+struct Unsent(hyper::client::conn::TrySendError<Request<RequestBody>>);
+
+/// A request body on its way to the app that records when it has been sent whole.
+pub struct RequestBody {
+    body: Incoming,
+    /// Set at the body's end; `None` for a body that is empty from the start.
+    sent: Option<Arc<AtomicBool>>,
+}
+
+impl RequestBody {
+    /// `request` with its body wrapped, and the flag its end will set.
+    fn wrap(request: Request<Incoming>) -> (Request<Self>, Option<Arc<AtomicBool>>) {
+        let sent = (!request.body().is_end_stream()).then(Arc::default);
+        let flag = sent.clone();
+        (request.map(|body| Self { body, sent }), flag)
+    }
+}
+
+impl Body for RequestBody {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        let frame = Pin::new(&mut this.body).poll_frame(cx);
+        if let (Poll::Ready(None), Some(sent)) = (&frame, &this.sent) {
+            sent.store(true, Ordering::Release);
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        let end = self.body.is_end_stream();
+        if end && let Some(sent) = &self.sent {
+            sent.store(true, Ordering::Release);
+        }
+        end
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -175,31 +245,24 @@ pub async fn send(
     limits: AppLimits,
 ) -> Result<(Response<Incoming>, AppConnection), AppError> {
     if let Some(mut kept) = pool.take(app.clone()) {
-        match within(limits.response, kept.exchange(request)).await? {
+        match kept.exchange(request, limits.response).await? {
             Ok(response) => return Ok((response, kept)),
-            Err(mut e) => match e.take_message() {
+            Err(Unsent(mut e)) => match e.take_message() {
                 // Not written: the app closed the kept connection just now. A fresh
                 // connection carries the request, body and all.
                 Some(unsent) => {
                     tracing::debug!(%app, error = %e.error(), "kept app connection failed; connecting afresh");
-                    request = unsent;
+                    request = unsent.map(|body| body.body);
                 }
                 None => return Err(AppError::Exchange(e.into_error())),
             },
         }
     }
     let mut fresh = AppConnection::connect(app, limits.connect).await?;
-    match within(limits.response, fresh.exchange(request)).await? {
+    match fresh.exchange(request, limits.response).await? {
         Ok(response) => Ok((response, fresh)),
-        Err(e) => Err(AppError::Exchange(e.into_error())),
+        Err(Unsent(e)) => Err(AppError::Exchange(e.into_error())),
     }
-}
-
-/// `exchange`, or [`AppError::ResponseTimeout`] after `limit`.
-async fn within<F: Future>(limit: Duration, exchange: F) -> Result<F::Output, AppError> {
-    tokio::time::timeout(limit, exchange)
-        .await
-        .map_err(|_| AppError::ResponseTimeout(limit))
 }
 
 /// An app's response body on its way to the client. It drives the app connection

@@ -604,3 +604,26 @@ async fn an_app_that_never_answers_gets_504_and_its_connection_closed() {
     app.until_ended(1).await;
     assert_eq!(app.closed_by_relay.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn a_slow_upload_is_not_the_apps_delay() {
+    // The response timeout starts once the request has been sent whole: a client
+    // taking longer than it to send its body still gets the app's answer.
+    let app = App::start(Script::BodyLength).await;
+    let dns = dns().await;
+    let addr = app.addr;
+    let relay = start_with(&dns, move |c| {
+        c.relay.other_requests = OtherRequests::Upstream;
+        c.relay.upstream.default = Some(format!("http://{addr}"));
+        c.relay.upstream.response_timeout = Duration::from_millis(200);
+    })
+    .await;
+    let mut client = Client::connect(&relay).await;
+    client
+        .send(b"POST /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: 10\r\n\r\nfirst")
+        .await;
+    // The client's pace, three times the app's timeout.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    client.send(b"-last").await;
+    assert_eq!(client.response(false).await, (200, b"10".to_vec()));
+}
