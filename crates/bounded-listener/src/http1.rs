@@ -292,17 +292,9 @@ where
                             (Ok(()), Some(start)) => {
                                 // hyper wrote the 101 and stopped: the socket is handed
                                 // over with what hyper read past the request.
-                                let State::Exchanging { connection, .. } =
-                                    std::mem::replace(this.state, State::Done(PhantomData))
-                                else {
-                                    unreachable!("the state was just matched")
-                                };
-                                let parts = connection.into_parts();
-                                let Watched { io, unparsed, .. } = parts.io.into_inner();
-                                let read_ahead = [&parts.read_buf[..], &unparsed[..]].concat();
+                                let (io, read_ahead, _service) = take_apart(this.state);
                                 tracing::debug!(%peer, "connection upgraded");
-                                *this.state =
-                                    State::Upgraded(start(Upgraded::new(io, read_ahead.into())));
+                                *this.state = State::Upgraded(start(Upgraded::new(io, read_ahead)));
                                 continue;
                             }
                             (Err(e), _) => {
@@ -336,29 +328,12 @@ where
                             return Poll::Pending;
                         }
                     }
-                    let State::Exchanging { connection, .. } =
-                        std::mem::replace(this.state, State::Done(PhantomData))
-                    else {
-                        unreachable!("the state was just matched")
-                    };
-                    let parts = connection.into_parts();
-                    let Watched { io, unparsed, .. } = parts.io.into_inner();
-                    // A copy: the bytes hyper hands back share its whole read buffer.
-                    let unparsed = [&parts.read_buf[..], &unparsed[..]].concat();
+                    let (io, unparsed, service) = take_apart(this.state);
                     *this.state = if unparsed.is_empty() {
                         tracing::trace!(%peer, "exchange over; waiting for the next request with no buffer");
-                        State::Waiting {
-                            io,
-                            service: parts.service,
-                        }
+                        State::Waiting { io, service }
                     } else {
-                        exchange(
-                            this.options,
-                            this.activity,
-                            io,
-                            unparsed.into(),
-                            parts.service,
-                        )
+                        exchange(this.options, this.activity, io, unparsed, service)
                     };
                 }
                 State::Upgraded(running) => {
@@ -372,6 +347,26 @@ where
             }
         }
     }
+}
+
+/// Takes the exchanging hyper connection in `state` apart (leaving `Done`): the socket,
+/// the bytes hyper read but did not parse, and the service. The bytes are a copy: those
+/// hyper hands back share its whole read buffer.
+fn take_apart<S, B>(state: &mut State<S, B>) -> (TimedIo<TcpStream>, Bytes, Tracked<S>)
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Unpin,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let State::Exchanging { connection, .. } = std::mem::replace(state, State::Done(PhantomData))
+    else {
+        unreachable!("called only in the exchanging state")
+    };
+    let parts = connection.into_parts();
+    let Watched { io, unparsed, .. } = parts.io.into_inner();
+    let unparsed = [&parts.read_buf[..], &unparsed[..]].concat();
+    (io, unparsed.into(), parts.service)
 }
 
 /// A hyper connection for the next exchange on `io`, reading `unparsed` first.
@@ -506,6 +501,17 @@ struct Watched {
     activity: Activity,
 }
 
+/// Moves what fits of `first` (bytes already read from the socket) into `buf`; false
+/// when there is nothing left, so the socket is read next.
+fn read_first(first: &mut Bytes, buf: &mut ReadBuf<'_>) -> bool {
+    if first.is_empty() {
+        return false;
+    }
+    let n = first.len().min(buf.remaining());
+    buf.put_slice(&first.split_to(n));
+    true
+}
+
 impl AsyncRead for Watched {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -513,9 +519,7 @@ impl AsyncRead for Watched {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
         let this = self.get_mut();
-        if !this.unparsed.is_empty() {
-            let n = this.unparsed.len().min(buf.remaining());
-            buf.put_slice(&this.unparsed.split_to(n));
+        if read_first(&mut this.unparsed, buf) {
             return Poll::Ready(Ok(()));
         }
         let poll = Pin::new(&mut this.io).poll_read(cx, buf);
