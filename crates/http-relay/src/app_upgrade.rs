@@ -28,13 +28,9 @@ pub fn requested(version: Version, headers: &HeaderMap) -> Option<HeaderValue> {
         return None;
     }
     let upgrade = headers.get(header::UPGRADE)?;
-    let asks = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
-    asks.then(|| upgrade.clone())
+    forwarded_headers::connection_tokens(headers)
+        .any(|token| token.eq_ignore_ascii_case("upgrade"))
+        .then(|| upgrade.clone())
 }
 
 /// Puts the upgrade request back on headers that were cleaned of hop-by-hop fields.

@@ -59,7 +59,7 @@ pub fn is_hop_by_hop(name: &str) -> bool {
 }
 
 /// The header names listed in `headers`' `Connection` values, as raw tokens.
-fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+pub(crate) fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::CONNECTION)
         .iter()

@@ -3,6 +3,7 @@
 use config::OtherRequests;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, LOCATION};
+use hyper::http::uri::Authority;
 use hyper::{Request, Response, StatusCode, Uri};
 
 use crate::Relay;
@@ -78,10 +79,7 @@ async fn upstream(relay: &Relay, req: Request<Incoming>, inbound: Inbound) -> Re
         }
         Ok((response, _)) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
             tracing::warn!(host = %inbound.host, app = %app, "upstream app switched protocols unasked");
-            text(
-                StatusCode::BAD_GATEWAY,
-                format!("upstream app {app} failed"),
-            )
+            app_failed(app)
         }
         Ok((response, connection)) => {
             let (mut parts, body) = response.into_parts();
@@ -98,12 +96,17 @@ async fn upstream(relay: &Relay, req: Request<Incoming>, inbound: Inbound) -> Re
         }
         Err(e) => {
             tracing::warn!(host = %inbound.host, app = %app, error = %e, "upstream app failed");
-            text(
-                StatusCode::BAD_GATEWAY,
-                format!("upstream app {app} failed"),
-            )
+            app_failed(app)
         }
     }
+}
+
+/// `502` naming the app (not the cause, which goes to the log).
+fn app_failed(app: &Authority) -> Response<Body> {
+    text(
+        StatusCode::BAD_GATEWAY,
+        format!("upstream app {app} failed"),
+    )
 }
 
 /// The request target as the app receives it: path and query only.

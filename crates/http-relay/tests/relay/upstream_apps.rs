@@ -261,11 +261,17 @@ async fn read_chunked(stream: &mut BufReader<TcpStream>) -> usize {
 
 /// A relay in `upstream` mode with `app` as the default app.
 async fn relay_for(app: &App) -> TestRelay {
+    relay_with_timeout(app, config::UpstreamConfig::default().response_timeout).await
+}
+
+/// [`relay_for`] with this `response_timeout`.
+async fn relay_with_timeout(app: &App, response_timeout: Duration) -> TestRelay {
     let dns = dns().await;
     let addr = app.addr;
     start_with(&dns, move |c| {
         c.relay.other_requests = OtherRequests::Upstream;
         c.relay.upstream.default = Some(format!("http://{addr}"));
+        c.relay.upstream.response_timeout = response_timeout;
     })
     .await
 }
@@ -584,20 +590,13 @@ async fn an_upgrade_the_app_declines_leaves_plain_http() {
 #[tokio::test]
 async fn an_app_that_never_answers_gets_504_and_its_connection_closed() {
     let app = App::start(Script::Hang).await;
-    let dns = dns().await;
-    let addr = app.addr;
-    let relay = start_with(&dns, move |c| {
-        c.relay.other_requests = OtherRequests::Upstream;
-        c.relay.upstream.default = Some(format!("http://{addr}"));
-        c.relay.upstream.response_timeout = Duration::from_millis(300);
-    })
-    .await;
+    let relay = relay_with_timeout(&app, Duration::from_millis(300)).await;
     let started = std::time::Instant::now();
     let reply = request(relay.addr, "GET", "app.test", "/slow", &[]).await;
     assert_eq!(reply.status, 504);
     assert_eq!(
         reply.body,
-        format!("upstream app {addr} did not answer in time\n")
+        format!("upstream app {} did not answer in time\n", app.addr)
     );
     assert!(started.elapsed() >= Duration::from_millis(300));
     // The relay gave up on the exchange: the app connection is closed, not kept.
@@ -610,14 +609,7 @@ async fn a_slow_upload_is_not_the_apps_delay() {
     // The response timeout starts once the request has been sent whole: a client
     // taking longer than it to send its body still gets the app's answer.
     let app = App::start(Script::BodyLength).await;
-    let dns = dns().await;
-    let addr = app.addr;
-    let relay = start_with(&dns, move |c| {
-        c.relay.other_requests = OtherRequests::Upstream;
-        c.relay.upstream.default = Some(format!("http://{addr}"));
-        c.relay.upstream.response_timeout = Duration::from_millis(200);
-    })
-    .await;
+    let relay = relay_with_timeout(&app, Duration::from_millis(200)).await;
     let mut client = Client::connect(&relay).await;
     client
         .send(b"POST /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: 10\r\n\r\nfirst")
